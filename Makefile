@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall when the dependencies change.
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/esp32-relay $(ARGS)
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check relay signaling tests bench
+	$(BIN)/ruff format --check relay signaling tests bench
+	$(BIN)/mypy relay signaling
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format relay signaling tests bench
+	$(BIN)/ruff check --fix relay signaling tests bench
+
+# Network and browser tests run inside a private network namespace that
+# tests/netns-run makes: no packet of the suite leaves the machine.
+test: lint
+	bash tests/ensure-system-deps
+	bash tests/netns-run $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,129 @@
+"""Assembles the aiohttp application: cameras, WebRTC signaling, pages and the JSON API.
+
+This is the one place where the camera side (``relay``) and the WebRTC side
+(``signaling``) meet; each knows nothing of the other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from signaling.ice import IcePolicy
+from signaling.peers import PeerManager
+from signaling.whep import WhepEndpoints, WhepStream, json_error
+
+from .cameras import Camera, Cameras
+from .config import RelayConfig
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+CAMERAS: web.AppKey[Cameras] = web.AppKey("cameras", Cameras)
+PEERS: web.AppKey[PeerManager] = web.AppKey("peers", PeerManager)
+CONFIG: web.AppKey[RelayConfig] = web.AppKey("config", RelayConfig)
+
+
+def create_app(cfg: RelayConfig | None = None) -> web.Application:
+    """The relay as an aiohttp application (for ``python -m aiohttp.web`` and process managers)."""
+    cfg = cfg or RelayConfig()
+    app = web.Application(client_max_size=1024 * 1024)
+    cameras = Cameras(cfg)
+    peers = PeerManager(IcePolicy(servers=cfg.ice.servers, addresses=cfg.ice.addresses))
+    app[CONFIG] = cfg
+    app[CAMERAS] = cameras
+    app[PEERS] = peers
+
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+
+    def resolve(name: str) -> WhepStream | None:
+        cam = cameras.get(name)
+        if cam is None:
+            return None
+        return WhepStream(source=cam.pipeline.fanout, max_viewers=cfg.max_viewers)
+
+    WhepEndpoints(peers, resolve, cfg.default_camera).add_routes(app)
+    app.router.add_get("/", viewer_page)
+    app.router.add_get("/api/cameras", api_cameras)
+    app.router.add_get("/api/cameras/{name}", api_camera)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_static("/static/", WEB_DIR / "static", name="static")
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    cameras = app[CAMERAS]
+    await cameras.start()
+    yield
+    await app[PEERS].close_all()
+    await cameras.stop()
+
+
+def _camera_or_404(request: web.Request) -> Camera:
+    name = request.match_info["name"]
+    cam = request.app[CAMERAS].get(name)
+    if cam is None:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": "not_found", "message": f"no camera named {name!r}"}),
+            content_type="application/json",
+        )
+    return cam
+
+
+def _camera_info(app: web.Application, cam: Camera) -> dict[str, Any]:
+    return cam.info(viewers=app[PEERS].count(cam.name))
+
+
+async def viewer_page(request: web.Request) -> web.Response:
+    cfg = request.app[CONFIG]
+    name = request.query.get("camera", cfg.default_camera)
+    if request.app[CAMERAS].get(name) is None:
+        return json_error(404, "not_found", f"no camera named {name!r}")
+    ice = [dict(s) for s in cfg.ice.servers]
+    return aiohttp_jinja2.render_template(
+        "viewer.html",
+        request,
+        {
+            "camera": name,
+            "cameras": [c.name for c in cfg.cameras],
+            "ice_servers": json.dumps(ice),
+        },
+    )
+
+
+async def api_cameras(request: web.Request) -> web.Response:
+    cams = request.app[CAMERAS].by_name.values()
+    return web.json_response([_camera_info(request.app, c) for c in cams])
+
+
+async def api_camera(request: web.Request) -> web.Response:
+    return web.json_response(_camera_info(request.app, _camera_or_404(request)))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    cams = request.app[CAMERAS].by_name.values()
+    waiting = [c.name for c in cams if not c.connected]
+    if waiting:
+        return web.json_response(
+            {"error": "not_ready", "message": f"cameras not streaming: {', '.join(waiting)}"},
+            status=503,
+        )
+    return web.json_response({"ok": True})

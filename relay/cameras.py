@@ -1,0 +1,136 @@
+"""The relay's cameras, keyed by name: each one's ingest, pipeline and tasks.
+
+A camera configured without a stream URL gets the built-in simulator, started
+in this process, so the relay runs with nothing else installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from .camera import CameraIngest, IngestState
+from .config import CameraConfig, RelayConfig, SimulatorConfig
+from .pipeline import CameraPipeline, JpegFrame
+from .simulator import SimulatedCamera, SimulatorOptions
+
+log = logging.getLogger(__name__)
+
+
+class Camera:
+    """One camera's whole life in the relay."""
+
+    def __init__(self, cfg: CameraConfig, simulator: SimulatorConfig | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self._simulator_cfg = simulator
+        self.simulator: SimulatedCamera | None = None
+        self.pipeline = CameraPipeline(cfg.name, cfg.encoder)
+        self.ingest: CameraIngest | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = time.time()
+
+    @property
+    def fanout(self) -> Any:
+        return self.pipeline.fanout
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        if cfg.stream_url is None:
+            sim = self._simulator_cfg or SimulatorConfig()
+            self.simulator = SimulatedCamera(
+                SimulatorOptions(
+                    host="127.0.0.1",
+                    control_port=0,
+                    stream_port=0,
+                    fps=sim.fps,
+                    framesize=sim.framesize,
+                    quality=sim.quality,
+                )
+            )
+            await self.simulator.start()
+            cfg = replace(
+                cfg, stream_url=self.simulator.stream_url, control_url=self.simulator.control_url
+            )
+            self.cfg = cfg
+            log.info("camera %s: built-in simulator at %s", cfg.name, cfg.stream_url)
+        self.ingest = CameraIngest(cfg, self._on_frame, self._on_state)
+        self._tasks = [
+            asyncio.create_task(self.pipeline.run(), name=f"pipeline-{cfg.name}"),
+            asyncio.create_task(self.ingest.run(), name=f"ingest-{cfg.name}"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self.pipeline.close()
+        if self.simulator is not None:
+            with contextlib.suppress(Exception):
+                await self.simulator.stop()
+
+    def _on_frame(self, jpeg: JpegFrame) -> None:
+        self.pipeline.submit(jpeg)
+
+    def _on_state(self, state: IngestState) -> None:
+        log.info("camera %s: %s", self.name, "online" if state.connected else "offline")
+
+    @property
+    def connected(self) -> bool:
+        return self.ingest is not None and self.ingest.state.connected
+
+    def info(self, viewers: int) -> dict[str, Any]:
+        st = self.ingest.state if self.ingest else IngestState()
+        p = self.pipeline
+        res = p.resolution
+        return {
+            "name": self.name,
+            "connected": st.connected,
+            "resolution": f"{res[0]}x{res[1]}" if res else None,
+            "fps_in": st.fps_in.rate(),
+            "fps_out": p.stats.fps_out.rate(),
+            "viewers": viewers,
+            "camera": {},
+            "last_error": st.last_error,
+            "stream_url": self.cfg.stream_url,
+            "simulated": self.simulator is not None,
+            "ingest": self.ingest.counters() if self.ingest else {},
+            "pipeline": {
+                "frames_in": p.stats.frames_in,
+                "frames_encoded": p.stats.frames_encoded,
+                "dropped_busy": p.stats.dropped_busy,
+                "dropped_corrupt": p.stats.dropped_corrupt,
+                "dropped_idle": p.stats.dropped_idle,
+                "keyframes": p.stats.keyframes,
+                "latency_ms": {
+                    "wait": p.stats.wait.summary_ms(),
+                    "decode": p.stats.decode.summary_ms(),
+                    "encode": p.stats.encode.summary_ms(),
+                    "received_to_encoded": p.stats.to_encoded.summary_ms(),
+                    "received_to_sent": p.fanout.stats.delivery.summary_ms(),
+                },
+            },
+        }
+
+
+class Cameras:
+    """All cameras of one relay, by name."""
+
+    def __init__(self, cfg: RelayConfig) -> None:
+        self.cfg = cfg
+        self.by_name: dict[str, Camera] = {c.name: Camera(c, cfg.simulator) for c in cfg.cameras}
+
+    def get(self, name: str) -> Camera | None:
+        return self.by_name.get(name)
+
+    async def start(self) -> None:
+        for cam in self.by_name.values():
+            await cam.start()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.by_name.values()))

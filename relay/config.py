@@ -1,0 +1,241 @@
+"""Relay configuration: dataclasses filled from a TOML file, the command line and the environment.
+
+Precedence, lowest first: built-in defaults, the TOML file, command-line flags, ``ESP32_RELAY_*``
+environment variables.  Everything per camera is keyed by the camera's name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_CAMERA = "default"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Settings of the one VP8 encoder a camera has."""
+
+    bitrate: int = 2_000_000  # bits per second; LAN viewers, so generous
+    cpu_used: int = 12  # libvpx speed/quality trade-off for realtime (4..16)
+    threads: int = 1  # libvpx threads; 1 keeps latency lowest at SVGA on two cores
+    keyframe_interval: float = 10.0  # seconds between periodic keyframes (0: only on demand)
+    keyframe_min_gap: float = 0.5  # seconds: at most one requested keyframe per gap
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera: where its stream and control server are and how to treat its frames."""
+
+    name: str = DEFAULT_CAMERA
+    stream_url: str | None = None  # None: run the built-in simulator
+    control_url: str | None = None  # None: the stream's host on port 80
+    max_frame_size: int = 4 * 1024 * 1024
+    connect_timeout: float = 5.0
+    read_timeout: float = 5.0
+    stall_timeout: float = 3.0  # no complete frame for this long: reconnect
+    backoff_min: float = 0.2
+    backoff_max: float = 10.0
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def resolved_control_url(self) -> str | None:
+        if self.control_url:
+            return self.control_url.rstrip("/")
+        if not self.stream_url:
+            return None
+        parts = urlsplit(self.stream_url)
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        return urlunsplit((parts.scheme or "http", host, "", "", ""))
+
+
+@dataclass(frozen=True)
+class IceConfig:
+    """Which ICE servers and local addresses WebRTC sessions use.
+
+    No STUN or TURN server by default: on a LAN they only delay gathering, and a
+    relay should not talk to the internet unless told to.
+    """
+
+    servers: tuple[Mapping[str, Any], ...] = ()
+    # CIDRs or interface names whose addresses ICE may gather; empty: all but loopback.
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """The built-in simulated camera used when no camera URL is given."""
+
+    fps: float = 25.0
+    framesize: int = 11  # SVGA 800x600 in the current framesize table
+    quality: int = 12
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    log_level: str = "INFO"
+    cameras: tuple[CameraConfig, ...] = (CameraConfig(),)
+    ice: IceConfig = field(default_factory=IceConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    max_viewers: int = 200  # per camera; past it WHEP answers 503
+
+    def camera(self, name: str) -> CameraConfig | None:
+        return next((c for c in self.cameras if c.name == name), None)
+
+    @property
+    def default_camera(self) -> str:
+        return self.cameras[0].name
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    """Build a frozen dataclass from a mapping, rejecting unknown keys and wrong types."""
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r}")
+        kwargs[key] = value
+    try:
+        obj = cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    return obj
+
+
+def _camera_from(data: Mapping[str, Any], where: str) -> CameraConfig:
+    data = dict(data)
+    enc = data.pop("encoder", {})
+    if "url" in data:  # `url` reads better in a config file
+        data["stream_url"] = data.pop("url")
+    cam: CameraConfig = _build(CameraConfig, data, where)
+    encoder: EncoderConfig = _build(EncoderConfig, enc, f"{where}.encoder")
+    return replace(cam, encoder=encoder)
+
+
+def load_toml(path: str | os.PathLike[str]) -> RelayConfig:
+    """Read a TOML config file.
+
+    ```toml
+    port = 8080
+    [[cameras]]
+    name = "garage"
+    url = "http://192.168.1.40:81/stream"
+    [ice]
+    servers = [{urls = "stun:stun.example.org"}]
+    addresses = ["192.168.1.0/24"]
+    ```
+    """
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    return from_mapping(raw, str(path))
+
+
+def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
+    raw = dict(raw)
+    cameras_raw = raw.pop("cameras", None)
+    ice_raw = raw.pop("ice", {})
+    sim_raw = raw.pop("simulator", {})
+    cfg: RelayConfig = _build(RelayConfig, raw, where)
+    if cameras_raw is not None:
+        if not isinstance(cameras_raw, list) or not cameras_raw:
+            raise ConfigError(f"{where}: cameras must be a non-empty list of tables")
+        cams = tuple(_camera_from(c, f"{where}: cameras[{i}]") for i, c in enumerate(cameras_raw))
+        cfg = replace(cfg, cameras=cams)
+    ice = dict(ice_raw)
+    ice["servers"] = tuple(ice.get("servers", ()))
+    ice["addresses"] = tuple(ice.get("addresses", ()))
+    cfg = replace(
+        cfg,
+        ice=_build(IceConfig, ice, f"{where}: ice"),
+        simulator=_build(SimulatorConfig, sim_raw, f"{where}: simulator"),
+    )
+    validate(cfg)
+    return cfg
+
+
+def with_overrides(
+    cfg: RelayConfig,
+    *,
+    camera: str | None = None,
+    control: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    log_level: str | None = None,
+) -> RelayConfig:
+    """Apply command-line flags: they set the first (default) camera and the listener."""
+    first = cfg.cameras[0]
+    if camera is not None:
+        first = replace(first, stream_url=camera)
+    if control is not None:
+        first = replace(first, control_url=control)
+    cfg = replace(cfg, cameras=(first, *cfg.cameras[1:]))
+    if host is not None:
+        cfg = replace(cfg, host=host)
+    if port is not None:
+        cfg = replace(cfg, port=port)
+    if log_level is not None:
+        cfg = replace(cfg, log_level=log_level)
+    validate(cfg)
+    return cfg
+
+
+def from_environment(cfg: RelayConfig, env: Mapping[str, str]) -> RelayConfig:
+    """``ESP32_RELAY_CAMERA``, ``_CONTROL``, ``_HOST``, ``_PORT``, ``_LOG_LEVEL`` override all."""
+    port = env.get("ESP32_RELAY_PORT")
+    try:
+        port_n = int(port) if port else None
+    except ValueError as exc:
+        raise ConfigError(f"ESP32_RELAY_PORT must be a number, not {port!r}") from exc
+    return with_overrides(
+        cfg,
+        camera=env.get("ESP32_RELAY_CAMERA") or None,
+        control=env.get("ESP32_RELAY_CONTROL") or None,
+        host=env.get("ESP32_RELAY_HOST") or None,
+        port=port_n,
+        log_level=env.get("ESP32_RELAY_LOG_LEVEL") or None,
+    )
+
+
+def validate(cfg: RelayConfig) -> None:
+    if not 0 <= cfg.port <= 65535:
+        raise ConfigError(f"port {cfg.port} is out of range 0..65535")
+    names = [c.name for c in cfg.cameras]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"camera names must be unique: {names}")
+    for cam in cfg.cameras:
+        if not _NAME_RE.match(cam.name):
+            raise ConfigError(
+                f"camera name {cam.name!r}: use letters, digits, '-', '_' or '.' (max 64)"
+            )
+        for label, url in (("url", cam.stream_url), ("control_url", cam.control_url)):
+            if url is not None:
+                parts = urlsplit(url)
+                if parts.scheme != "http" or not parts.hostname:
+                    raise ConfigError(f"camera {cam.name}: {label} must be an http:// URL: {url!r}")
+        if cam.max_frame_size < 1024:
+            raise ConfigError(f"camera {cam.name}: max_frame_size too small")
+        enc = cam.encoder
+        if not 100_000 <= enc.bitrate <= 50_000_000:
+            raise ConfigError(f"camera {cam.name}: encoder bitrate out of 100k..50M")
+        if not 0 <= enc.cpu_used <= 16:
+            raise ConfigError(f"camera {cam.name}: encoder cpu_used out of 0..16")
+    if cfg.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"unknown log level {cfg.log_level!r}")

@@ -1,0 +1,100 @@
+"""ICE settings: which servers, and which local addresses a session may offer.
+
+A machine with Docker bridges or VPN interfaces offers useless candidates that
+slow connection set-up; users list the networks (CIDRs) or interface names that
+viewers can reach.  aioice has no option for it, so its address enumeration is
+wrapped once, and the filter travels in a context variable: each session
+gathers with the filter of the signaling endpoint that created it, and nothing
+is shared between relays in one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import aioice.ice
+import ifaddr
+from aiortc import RTCConfiguration, RTCIceServer
+
+AddressFilter = Callable[[str, str], bool]  # (interface name, address) -> allowed
+
+_filter: ContextVar[AddressFilter | None] = ContextVar("esp32_relay_ice_filter", default=None)
+
+
+def _filtered_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    allowed = _filter.get()
+    original: Callable[[bool, bool], list[str]] = _filtered_host_addresses.original  # type: ignore[attr-defined]
+    if allowed is None:
+        return original(use_ipv4, use_ipv6)
+    keep = set(original(use_ipv4, use_ipv6))
+    out: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            addr = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
+            if addr in keep and addr not in out and allowed(adapter.nice_name, addr):
+                out.append(addr)
+    return out
+
+
+def _install() -> None:
+    current = aioice.ice.get_host_addresses
+    if current is not _filtered_host_addresses:
+        _filtered_host_addresses.original = current  # type: ignore[attr-defined]
+        aioice.ice.get_host_addresses = _filtered_host_addresses
+
+
+def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
+    """Build a filter from CIDRs (``192.168.1.0/24``, ``fd00::/8``) and interface names."""
+    if not patterns:
+        return None
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    names: set[str] = set()
+    for p in patterns:
+        try:
+            networks.append(ipaddress.ip_network(p, strict=False))
+        except ValueError:
+            names.add(p)
+
+    def allowed(interface: str, address: str) -> bool:
+        if interface in names:
+            return True
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
+
+    return allowed
+
+
+@dataclass(frozen=True)
+class IcePolicy:
+    servers: tuple[Mapping[str, Any], ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    def configuration(self) -> RTCConfiguration:
+        """Never aiortc's default, which reaches out to a public STUN server."""
+        servers = [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in self.servers
+        ]
+        return RTCConfiguration(iceServers=servers)
+
+    @contextlib.contextmanager
+    def gathering(self) -> Iterator[None]:
+        """Wrap the code that gathers candidates (``setLocalDescription``)."""
+        allowed = parse_address_filter(self.addresses)
+        if allowed is None:
+            yield
+            return
+        _install()
+        token = _filter.set(allowed)
+        try:
+            yield
+        finally:
+            _filter.reset(token)

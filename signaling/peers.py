@@ -1,0 +1,192 @@
+"""Peer connection lifecycle: create from an offer, watch, close, forget.
+
+Every session ends in :meth:`PeerManager.close`, whichever way it ends (DELETE,
+ICE failure, a viewer that never connects, shutdown), so no peer, task or
+subscription outlives its viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+
+from .ice import IcePolicy
+from .tracks import PacketSource, PacketTrack, attach
+
+log = logging.getLogger(__name__)
+
+
+class OfferError(ValueError):
+    """The offer cannot be answered; the message tells the client why."""
+
+
+@dataclass
+class Session:
+    id: str
+    resource: str  # what the viewer watches (a camera name); opaque here
+    pc: RTCPeerConnection
+    track: PacketTrack
+    created: float = field(default_factory=time.monotonic)
+    connected_at: float | None = None
+    channels: list[RTCDataChannel] = field(default_factory=list)
+    watchdog: asyncio.Task[None] | None = None
+    on_close: list[Callable[[Session], None]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return self.pc.connectionState
+
+
+DataChannelHandler = Callable[[Session, RTCDataChannel], None]
+
+
+class PeerManager:
+    """Owns every WebRTC session of the relay."""
+
+    def __init__(
+        self,
+        ice: IcePolicy,
+        *,
+        connect_timeout: float = 20.0,
+        disconnect_grace: float = 5.0,
+    ) -> None:
+        self.ice = ice
+        self.connect_timeout = connect_timeout
+        self.disconnect_grace = disconnect_grace
+        self.sessions: dict[str, Session] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.created = 0
+        self.closed = 0
+
+    def count(self, resource: str | None = None) -> int:
+        if resource is None:
+            return len(self.sessions)
+        return sum(1 for s in self.sessions.values() if s.resource == resource)
+
+    async def answer(
+        self,
+        resource: str,
+        offer_sdp: str,
+        source: PacketSource,
+        on_datachannel: DataChannelHandler | None = None,
+    ) -> tuple[Session, str]:
+        """Answer a viewer's offer; returns the session and the SDP answer.
+
+        The answer is sent only after ICE gathering completes (aiortc does not trickle).
+        """
+        pc = RTCPeerConnection(self.ice.configuration())
+        track = PacketTrack(source)
+        session = Session(secrets.token_urlsafe(12), resource, pc, track)
+        self.sessions[session.id] = session
+        self.created += 1
+        try:
+            await self._negotiate(session, offer_sdp, on_datachannel)
+        except BaseException:
+            await self.close(session.id)
+            raise
+        session.watchdog = self._spawn(self._watch_connect(session))
+        return session, pc.localDescription.sdp
+
+    async def _negotiate(
+        self, session: Session, offer_sdp: str, on_datachannel: DataChannelHandler | None
+    ) -> None:
+        pc = session.pc
+
+        @pc.on("connectionstatechange")
+        def _on_state() -> None:
+            state = pc.connectionState
+            log.debug("session %s: %s", session.id, state)
+            if state == "connected":
+                session.connected_at = time.monotonic()
+            elif state in ("failed", "closed"):
+                self._spawn(self.close(session.id))
+            elif state == "disconnected":
+                self._spawn(self._close_unless_recovered(session))
+
+        @pc.on("datachannel")
+        def _on_channel(channel: RTCDataChannel) -> None:
+            session.channels.append(channel)
+            if on_datachannel is not None:
+                on_datachannel(session, channel)
+
+        try:
+            offer = RTCSessionDescription(sdp=offer_sdp, type="offer")
+            await pc.setRemoteDescription(offer)
+        except Exception as exc:  # aiortc raises many kinds on bad SDP
+            raise OfferError(f"invalid SDP offer: {exc or type(exc).__name__}") from exc
+        video = [t for t in pc.getTransceivers() if t.kind == "video"]
+        if not video:
+            raise OfferError("the offer has no video section")
+        codecs = [
+            c
+            for c in RTCRtpSender.getCapabilities("video").codecs
+            if c.mimeType.lower() in ("video/vp8", "video/rtx")
+        ]
+        transceiver = video[0]
+        try:
+            transceiver.setCodecPreferences(codecs)
+        except Exception as exc:
+            raise OfferError(f"cannot use VP8 with this offer: {exc}") from exc
+        sender = pc.addTrack(session.track)
+        attach(sender, session.track)
+        try:
+            answer = await pc.createAnswer()
+        except Exception as exc:
+            raise OfferError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
+        if "VP8" not in answer.sdp:
+            raise OfferError("the offer does not accept VP8 video")
+        with self.ice.gathering():
+            await pc.setLocalDescription(answer)
+
+    async def _watch_connect(self, session: Session) -> None:
+        """A viewer that posted an offer and never connected is forgotten."""
+        await asyncio.sleep(self.connect_timeout)
+        if session.id in self.sessions and session.connected_at is None:
+            log.info("session %s: never connected; closing", session.id)
+            await self.close(session.id)
+
+    async def _close_unless_recovered(self, session: Session) -> None:
+        await asyncio.sleep(self.disconnect_grace)
+        if session.id in self.sessions and session.pc.connectionState == "disconnected":
+            log.info(
+                "session %s: disconnected for %.0f s; closing", session.id, self.disconnect_grace
+            )
+            await self.close(session.id)
+
+    async def close(self, session_id: str) -> bool:
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return False
+        self.closed += 1
+        if session.watchdog is not None and session.watchdog is not asyncio.current_task():
+            session.watchdog.cancel()
+        session.track.stop()
+        for callback in session.on_close:
+            try:
+                callback(session)
+            except Exception:
+                log.exception("session %s: close callback failed", session_id)
+        with contextlib.suppress(Exception):
+            await session.pc.close()
+        log.info("session %s (%s) closed", session_id, session.resource)
+        return True
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(self.close(sid) for sid in list(self.sessions)))
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

@@ -1,0 +1,130 @@
+"""A WHEP viewer built on aiortc: a real peer that decodes what the relay sends.
+
+Used by the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from relay.framecode import read_code
+
+
+@dataclass
+class ReceivedFrame:
+    width: int
+    height: int
+    counter: int
+    send_ms: int
+    arrived: float  # time.time()
+    key_frame: bool
+
+
+@dataclass
+class WhepViewer:
+    """Negotiates with a WHEP endpoint and records every decoded frame."""
+
+    endpoint: str
+    decode_code: bool = True
+    pc: RTCPeerConnection = field(init=False)
+    frames: list[ReceivedFrame] = field(default_factory=list)
+    location: str | None = None
+    receiver: RTCRtpReceiver | None = None
+    _task: asyncio.Task[None] | None = None
+    _new_frame: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+    async def connect(self, session: aiohttp.ClientSession, channel: bool = False) -> None:
+        pc = self.pc
+        self.receiver = pc.addTransceiver("video", direction="recvonly").receiver
+        if channel:
+            pc.createDataChannel("control")
+
+        @pc.on("track")
+        def _on_track(track: MediaStreamTrack) -> None:
+            self._task = asyncio.ensure_future(self._consume(track))
+
+        await pc.setLocalDescription(await pc.createOffer())
+        async with session.post(
+            self.endpoint,
+            data=pc.localDescription.sdp,
+            headers={"Content-Type": "application/sdp"},
+        ) as resp:
+            body = await resp.text()
+            if resp.status != 201:
+                raise RuntimeError(f"WHEP answered {resp.status}: {body}")
+            loc = resp.headers["Location"]
+            self.location = str(resp.url.join(aiohttp.client.URL(loc)))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.VideoFrame)
+                arrived = time.time()
+                send_ms = counter = -1
+                if self.decode_code:
+                    luma = np.frombuffer(frame.planes[0], np.uint8).reshape(
+                        frame.height, frame.planes[0].line_size
+                    )[:, : frame.width]
+                    send_ms, counter = read_code(luma)
+                self.frames.append(
+                    ReceivedFrame(
+                        frame.width, frame.height, counter, send_ms, arrived, frame.key_frame
+                    )
+                )
+                self._new_frame.set()
+
+    async def wait_frames(
+        self, n: int, timeout: float, where=lambda f: True
+    ) -> list[ReceivedFrame]:
+        """Wait until ``n`` frames matching ``where`` arrived (counting from now)."""
+        start = len(self.frames)
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [f for f in self.frames[start:] if where(f)]
+            if len(got) >= n:
+                return got
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{len(got)}/{n} frames in {timeout} s (total {len(self.frames)}, "
+                    f"state {self.pc.connectionState})"
+                )
+            self._new_frame.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_frame.wait(), remaining)
+
+    async def send_pli(self) -> None:
+        """Ask the sender for a keyframe, as a browser does after packet loss."""
+        assert self.receiver is not None
+        ssrcs = list(self.receiver._RTCRtpReceiver__remote_streams)  # type: ignore[attr-defined]
+        await self.receiver._send_rtcp_pli(ssrcs[0])
+
+    async def close(self, session: aiohttp.ClientSession | None = None) -> None:
+        if session is not None and self.location:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.delete(self.location):
+                    pass
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.pc.close()

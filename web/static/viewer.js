@@ -1,0 +1,64 @@
+import { WhepSession } from "/static/whep.js";
+
+const fmt = {
+  bitrate: (bps) => bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`,
+  ms: (s) => `${(s * 1000).toFixed(1)} ms`,
+};
+
+// Reads the connection's statistics once a second and shows what a viewer cares about.
+function watchStats(session, el) {
+  let last = null;
+  const set = (key, value) => {
+    const dd = el.querySelector(`[data-stat="${key}"]`);
+    if (dd) dd.textContent = value;
+  };
+  return setInterval(async () => {
+    const pc = session.pc;
+    set("connection", pc ? pc.connectionState : "closed");
+    if (!pc) return;
+    const report = await pc.getStats();
+    let inbound = null, pair = null;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") inbound = s;
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+    if (inbound) {
+      if (inbound.frameWidth) set("resolution", `${inbound.frameWidth}×${inbound.frameHeight}`);
+      if (inbound.framesPerSecond !== undefined) set("fps", `${inbound.framesPerSecond.toFixed(0)} fps`);
+      if (last && inbound.timestamp > last.timestamp) {
+        const bps = (8 * (inbound.bytesReceived - last.bytesReceived) * 1000) / (inbound.timestamp - last.timestamp);
+        set("bitrate", fmt.bitrate(bps));
+      }
+      if (inbound.jitterBufferEmittedCount) {
+        set("jitter", fmt.ms(inbound.jitterBufferDelay / inbound.jitterBufferEmittedCount));
+      }
+      set("dropped", `${inbound.framesDropped ?? 0} dropped, ${inbound.packetsLost ?? 0} packets lost`);
+      last = inbound;
+    }
+    if (pair && pair.currentRoundTripTime !== undefined) set("rtt", fmt.ms(pair.currentRoundTripTime));
+  }, 1000);
+}
+
+export function startViewer({ camera, iceServers, video, badge, message, stats }) {
+  const session = new WhepSession({
+    endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
+    iceServers,
+    video,
+  });
+  session.addEventListener("state", (ev) => {
+    const { state, reason, retryIn, attempt } = ev.detail;
+    badge.dataset.state = state;
+    badge.textContent = state === "error" ? "reconnecting" : state;
+    if (state === "error") {
+      message.hidden = false;
+      message.textContent = `Cannot connect to the relay: ${reason}. Retrying in ${(retryIn / 1000).toFixed(1)} s (attempt ${attempt}).`;
+    } else if (state === "connected") {
+      message.hidden = true;
+    }
+  });
+  watchStats(session, stats);
+  addEventListener("pagehide", () => session.stop());
+  session.start();
+  window.relaySession = session; // for debugging from the console
+  return session;
+}
