@@ -107,12 +107,14 @@ class Camera:
                 "dropped_corrupt": p.stats.dropped_corrupt,
                 "dropped_idle": p.stats.dropped_idle,
                 "keyframes": p.stats.keyframes,
+                "bytes_out": p.stats.bytes_out,
                 "latency_ms": {
                     "wait": p.stats.wait.summary_ms(),
                     "decode": p.stats.decode.summary_ms(),
                     "encode": p.stats.encode.summary_ms(),
                     "received_to_encoded": p.stats.to_encoded.summary_ms(),
                     "received_to_sent": p.fanout.stats.delivery.summary_ms(),
+                    "received_to_sent_all": p.fanout.stats.delivery_all.summary_ms(),
                 },
             },
         }

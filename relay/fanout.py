@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import av
 
@@ -37,7 +38,10 @@ class EncodedFrame:
 class FanoutStats:
     published: int = 0
     overflows: int = 0  # a subscriber fell behind and was reset to the next keyframe
+    # JPEG received -> a viewer's sender handed the frame's last packet to its transport
     delivery: LatencyRecorder = field(default_factory=LatencyRecorder)
+    # the same, to the last viewer of each frame
+    delivery_all: LatencyRecorder = field(default_factory=LatencyRecorder)
 
 
 class Subscription:
@@ -95,7 +99,7 @@ class Subscription:
 
     def _mark_delivered(self) -> None:
         if self._in_flight is not None:
-            self._fanout.stats.delivery.add(time.perf_counter() - self._in_flight.received)
+            self._fanout.delivered(self._in_flight, time.perf_counter())
             self._in_flight = None
 
     def close(self) -> None:
@@ -108,18 +112,33 @@ class Subscription:
         self._fanout._remove(self)
 
 
+class FrameSink(Protocol):
+    """Receives every frame synchronously on the event loop (e.g. all viewers of one RTP path)."""
+
+    def deliver(self, frame: EncodedFrame) -> None: ...
+
+    def __len__(self) -> int: ...  # viewers served
+
+
 class Fanout:
-    """Distributes one camera's encoded frames; routes keyframe requests to its encoder."""
+    """Distributes one camera's encoded frames; routes keyframe requests to its encoder.
+
+    Two ways to consume: a :class:`Subscription` (pull, one per viewer) or a
+    :class:`FrameSink` (push, called in :meth:`publish` itself).
+    """
 
     def __init__(self, request_keyframe: Callable[[str], None], depth: int = 6) -> None:
         self._request_keyframe = request_keyframe
         self._subs: list[Subscription] = []
+        self._sinks: list[FrameSink] = []
         self._depth = depth
         self.stats = FanoutStats()
+        # recent frames: seq -> [received, last delivery so far]
+        self._recent: dict[int, list[float]] = {}
 
     @property
     def viewers(self) -> int:
-        return len(self._subs)
+        return len(self._subs) + sum(len(s) for s in self._sinks)
 
     def subscribe(self) -> Subscription:
         sub = Subscription(self, self._depth)
@@ -127,17 +146,44 @@ class Fanout:
         self.request_keyframe("viewer joined")
         return sub
 
+    def add_sink(self, sink: FrameSink) -> None:
+        if sink not in self._sinks:
+            self._sinks.append(sink)
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
     def request_keyframe(self, reason: str = "viewer request") -> None:
         self._request_keyframe(reason)
 
     def publish(self, frame: EncodedFrame) -> None:
         self.stats.published += 1
+        self._finish_old_frames(frame.seq)
+        for sink in self._sinks:
+            sink.deliver(frame)
         for sub in self._subs:
             sub._push(frame)
+
+    def delivered(self, frame: EncodedFrame, now: float) -> None:
+        """A viewer's sender handed the frame's last packet to its transport at ``now``."""
+        self.stats.delivery.add(now - frame.received)
+        entry = self._recent.get(frame.seq)
+        if entry is None:
+            self._recent[frame.seq] = [frame.received, now]
+        elif now > entry[1]:
+            entry[1] = now
+
+    def _finish_old_frames(self, newest: int) -> None:
+        # A frame's delivery to its last viewer is known once viewers moved on.
+        for seq in [s for s in self._recent if s < newest - 4]:
+            received, last = self._recent.pop(seq)
+            self.stats.delivery_all.add(last - received)
 
     def close(self) -> None:
         for sub in list(self._subs):
             sub.close()
+        self._sinks.clear()
 
     def _remove(self, sub: Subscription) -> None:
         if sub in self._subs:

@@ -79,6 +79,7 @@ class PipelineStats:
     dropped_corrupt: int = 0  # failed to decode: never shown
     dropped_idle: int = 0  # nobody watching: not decoded at all
     keyframes: int = 0
+    bytes_out: int = 0  # encoded VP8 bytes
     wait: LatencyRecorder = field(default_factory=LatencyRecorder)  # received -> worker start
     decode: LatencyRecorder = field(default_factory=LatencyRecorder)
     encode: LatencyRecorder = field(default_factory=LatencyRecorder)
@@ -181,6 +182,7 @@ class CameraPipeline:
         stats.frames_encoded += 1
         stats.fps_out.tick(now)
         for packet in result.packets:
+            stats.bytes_out += packet.size
             self.fanout.publish(
                 EncodedFrame(
                     packet=packet,

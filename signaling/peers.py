@@ -18,8 +18,9 @@ from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
+from .broadcast import RtpBroadcast
 from .ice import IcePolicy
-from .tracks import PacketSource, PacketTrack, attach
+from .tracks import PacketSource, PacketTrack
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,12 @@ class PeerManager:
         *,
         connect_timeout: float = 20.0,
         disconnect_grace: float = 5.0,
+        direct_rtp: bool = True,
     ) -> None:
         self.ice = ice
+        self.direct_rtp = direct_rtp
+        # One broadcast per watched resource: its frames are packetized once for all viewers.
+        self._broadcasts: dict[str, RtpBroadcast] = {}
         self.connect_timeout = connect_timeout
         self.disconnect_grace = disconnect_grace
         self.sessions: dict[str, Session] = {}
@@ -83,7 +88,12 @@ class PeerManager:
         The answer is sent only after ICE gathering completes (aiortc does not trickle).
         """
         pc = RTCPeerConnection(self.ice.configuration())
-        track = PacketTrack(source)
+        broadcast = None
+        if self.direct_rtp:
+            broadcast = self._broadcasts.get(resource)
+            if broadcast is None:
+                broadcast = self._broadcasts[resource] = RtpBroadcast(source)
+        track = PacketTrack(source, broadcast)
         session = Session(secrets.token_urlsafe(12), resource, pc, track)
         self.sessions[session.id] = session
         self.created += 1
@@ -136,7 +146,7 @@ class PeerManager:
         except Exception as exc:
             raise OfferError(f"cannot use VP8 with this offer: {exc}") from exc
         sender = pc.addTrack(session.track)
-        attach(sender, session.track)
+        session.track.bind(sender, next(t for t in pc.getTransceivers() if t.sender is sender))
         try:
             answer = await pc.createAnswer()
         except Exception as exc:

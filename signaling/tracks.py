@@ -1,19 +1,31 @@
-"""A video track that hands pre-encoded VP8 packets to aiortc's sender.
+"""A video track that sends a shared source's pre-encoded VP8 frames.
 
-When ``recv()`` returns an ``av.Packet`` instead of a frame, aiortc's
-``RTCRtpSender`` only packetizes it (``Encoder.pack``): the one shared encoder
-upstream serves every viewer.  In that mode the sender's own keyframe request
-(set on a viewer's PLI or FIR) would reach nobody, so :func:`attach` routes it to
-the source instead.
+Two ways to send, chosen when aiortc starts the sender (DTLS is up by then):
+
+* direct: the viewer joins the source's :class:`~signaling.broadcast.RtpBroadcast`,
+  which packetizes each frame once and writes every viewer's packets itself;
+  ``recv()`` then only waits for the track to end;
+* through aiortc: ``recv()`` returns ``av.Packet``s and aiortc's sender only
+  packetizes them (``Encoder.pack``), for paths the direct writer does not
+  handle (TURN).
+
+Either way one encoder upstream serves every viewer, and the sender's keyframe
+requests (a viewer's PLI or FIR) are routed to it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from typing import TYPE_CHECKING, Any, Protocol
 
 import av
-from aiortc import MediaStreamTrack, RTCRtpSender
+from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError
+
+from .rtpwriter import RtpWriter
+
+if TYPE_CHECKING:
+    from .broadcast import RtpBroadcast
 
 
 class EncodedVideo(Protocol):
@@ -32,41 +44,83 @@ class PacketSubscription(Protocol):
     def close(self) -> None: ...
 
 
+class FrameSink(Protocol):
+    def deliver(self, frame: EncodedVideo) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 class PacketSource(Protocol):
-    """What a track needs from upstream: frames in order, and a way to ask for a keyframe."""
+    """What a track needs from upstream."""
 
     def subscribe(self) -> PacketSubscription: ...
 
+    def add_sink(self, sink: FrameSink) -> None: ...
+
+    def remove_sink(self, sink: FrameSink) -> None: ...
+
     def request_keyframe(self, reason: str) -> None: ...
+
+    def delivered(self, frame: Any, now: float) -> None: ...  # a frame it gave out
 
 
 class PacketTrack(MediaStreamTrack):
-    """One viewer's video track over a shared source of encoded frames.
-
-    It subscribes on the first ``recv()``, which aiortc calls only once DTLS is
-    up: a packet sent earlier would be lost, and the viewer's first frame must be
-    a keyframe anyway.
-    """
+    """One viewer's video track over a shared source of encoded frames."""
 
     kind = "video"
 
-    def __init__(self, source: PacketSource) -> None:
+    def __init__(self, source: PacketSource, broadcast: RtpBroadcast | None = None) -> None:
         super().__init__()
         self._source = source
+        self._broadcast = broadcast
         self._sub: PacketSubscription | None = None
+        self._writer: RtpWriter | None = None
+        self._sender: RTCRtpSender | None = None
+        self._transceiver: RTCRtpTransceiver | None = None
+        self._ended = asyncio.Event()
         self.keyframe_requests = 0
+
+    @property
+    def mode(self) -> str:
+        if self._writer is not None:
+            return "direct"
+        return "aiortc" if self._sub is not None else "idle"
+
+    def bind(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> None:
+        """Route the sender's keyframe requests (PLI, FIR) to the shared encoder.
+
+        ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()``; an
+        instance attribute takes precedence over the method.
+        """
+        self._sender = sender
+        self._transceiver = transceiver
+        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._sub is None:
-            self._sub = self._source.subscribe()
+        if self._sub is None and self._writer is None:
+            self._start()
+        if self._writer is not None:
+            await self._ended.wait()  # packets go out through the broadcast
+            raise MediaStreamError
+        assert self._sub is not None
         try:
             frame = await self._sub.get()
         except EOFError as exc:
             self.stop()
             raise MediaStreamError from exc
         return frame.packet
+
+    def _start(self) -> None:
+        if self._broadcast is not None and self._sender is not None and self._transceiver:
+            writer = RtpWriter.create(self._sender, self._transceiver)
+            if writer is not None:
+                self._writer = writer
+                self._sender._retransmit = writer.retransmit  # type: ignore[method-assign]
+                self._broadcast.add(writer)
+                return
+        self._sub = self._source.subscribe()
 
     def request_keyframe(self) -> None:
         self.keyframe_requests += 1
@@ -76,13 +130,7 @@ class PacketTrack(MediaStreamTrack):
         if self._sub is not None:
             self._sub.close()
             self._sub = None
+        if self._writer is not None and self._broadcast is not None:
+            self._broadcast.remove(self._writer)
+        self._ended.set()
         super().stop()
-
-
-def attach(sender: RTCRtpSender, track: PacketTrack) -> None:
-    """Route the sender's keyframe requests (PLI, FIR from the viewer) to the shared encoder.
-
-    ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()``; an
-    instance attribute takes precedence over the method.
-    """
-    sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]

@@ -170,3 +170,60 @@ async def test_sessions_are_forgotten_after_delete_and_failure(relay: RunningRel
         await asyncio.sleep(0.2)
     assert relay.peers.count() == 0
     assert fanout.viewers == 0
+
+
+async def test_viewers_use_the_direct_rtp_path(relay: RunningRelay, http) -> None:
+    v = await _viewer(relay, http)
+    try:
+        await v.wait_frames(5, timeout=15)
+        (session,) = relay.peers.sessions.values()
+        assert session.track.mode == "direct"
+    finally:
+        await v.close(http)
+
+
+async def test_aiortc_sender_path_still_plays(relay: RunningRelay, http) -> None:
+    # The path used where the direct writer cannot send (e.g. a TURN relay).
+    relay.peers.direct_rtp = False
+    v = await _viewer(relay, http)
+    try:
+        frames = await v.wait_frames(15, timeout=15)
+        assert {(f.width, f.height) for f in frames} == {(800, 600)}
+        assert frames[-1].counter > frames[0].counter
+        (session,) = relay.peers.sessions.values()
+        assert session.track.mode == "aiortc"
+    finally:
+        await v.close(http)
+
+
+async def test_lost_packet_is_retransmitted_not_repaired_by_keyframe(
+    relay: RunningRelay, http
+) -> None:
+    v = await _viewer(relay, http)
+    try:
+        await v.wait_frames(10, timeout=15)
+        assert v.receiver is not None
+        receiver = v.receiver
+        original = receiver._handle_rtp_packet
+        dropped: list[int] = []
+
+        async def lossy(packet, arrival_time_ms: int) -> None:
+            # Lose one packet in the middle of a frame, once.
+            if not dropped and not packet.marker:
+                dropped.append(packet.sequence_number)
+                return
+            await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = lossy  # type: ignore[method-assign]
+        (session,) = relay.peers.sessions.values()
+        writer = session.track._writer
+        assert writer is not None
+        frames = await v.wait_frames(25, timeout=15)
+        assert dropped
+        assert writer.retransmitted >= 1
+        # The frame was repaired by the retransmission: no keyframe was needed.
+        assert session.track.keyframe_requests == 0
+        counters = [f.counter for f in frames]
+        assert counters == sorted(counters) and counters[-1] > counters[0]
+    finally:
+        await v.close(http)
