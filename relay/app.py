@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,18 @@ PEERS: web.AppKey[PeerManager] = web.AppKey("peers", PeerManager)
 CONFIG: web.AppKey[RelayConfig] = web.AppKey("config", RelayConfig)
 
 
-def create_app(cfg: RelayConfig | None = None) -> web.Application:
-    """The relay as an aiohttp application (for ``python -m aiohttp.web`` and process managers)."""
-    cfg = cfg or RelayConfig()
+def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Application:
+    """The relay as an aiohttp application, for process managers and ``python -m aiohttp.web``.
+
+    ``python -m aiohttp.web -H 0.0.0.0 -P 8080 relay.app:create_app --camera URL`` passes the
+    arguments after the factory as a list: they are read like ``esp32-relay``'s own.
+    """
+    if cfg is None:
+        cfg = RelayConfig()
+    elif not isinstance(cfg, RelayConfig):
+        from .cli import config_from_argv
+
+        cfg = config_from_argv(list(cfg))
     app = web.Application(client_max_size=1024 * 1024)
     cameras = Cameras(cfg)
     peers = PeerManager(IcePolicy(servers=cfg.ice.servers, addresses=cfg.ice.addresses))

@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import ifaddr
 from aiohttp import web
@@ -53,7 +53,7 @@ def _simulate_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_config(args: argparse.Namespace, env: dict[str, str]) -> RelayConfig:
+def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> RelayConfig:
     cfg = config_mod.load_toml(args.config) if args.config else RelayConfig()
     cfg = config_mod.with_overrides(
         cfg,
@@ -64,6 +64,12 @@ def load_config(args: argparse.Namespace, env: dict[str, str]) -> RelayConfig:
         log_level=args.log_level,
     )
     return config_mod.from_environment(cfg, env)
+
+
+def config_from_argv(argv: Sequence[str], env: Mapping[str, str] | None = None) -> RelayConfig:
+    """The configuration ``esp32-relay ARGV`` would run with."""
+    args = _relay_parser().parse_args(list(argv))
+    return load_config(args, dict(os.environ if env is None else env))
 
 
 def _urls(host: str, port: int) -> list[str]:

@@ -104,16 +104,34 @@ class RelayConfig:
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build a frozen dataclass from a mapping, rejecting unknown keys and wrong types."""
     known = {f.name: f for f in fields(cls)}
+    defaults = cls()
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"{where}: unknown setting {key!r}")
+        _check_type(getattr(defaults, key), value, f"{where}: {key}")
         kwargs[key] = value
     try:
         obj = cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     return obj
+
+
+def _check_type(default: Any, value: Any, where: str) -> None:
+    """Settings take the type of their default (a float setting also takes an integer)."""
+    if default is None or not isinstance(default, bool | int | float | str):
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{where} must be {type(default).__name__}, not {value!r}")
 
 
 def _camera_from(data: Mapping[str, Any], where: str) -> CameraConfig:

@@ -227,3 +227,30 @@ async def test_lost_packet_is_retransmitted_not_repaired_by_keyframe(
         assert counters == sorted(counters) and counters[-1] > counters[0]
     finally:
         await v.close(http)
+
+
+@pytest.mark.parametrize(
+    ("addresses", "expect_candidate"),
+    [((), True), (("t0",), True), (("10.213.0.0/16",), True), (("192.0.2.0/24",), False)],
+)
+async def test_ice_gathers_only_the_chosen_addresses(
+    http, netns_addr: str, addresses: tuple[str, ...], expect_candidate: bool
+) -> None:
+    from dataclasses import replace
+
+    from relay.config import IceConfig, RelayConfig
+
+    cfg = replace(RelayConfig(host="127.0.0.1", port=0), ice=IceConfig(addresses=addresses))
+    async with running_relay(cfg) as relay:
+        v = WhepViewer(relay.whep())
+        try:
+            await v.connect(http)
+            answer = v.pc.remoteDescription.sdp
+            candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
+            if expect_candidate:
+                assert candidates and all(netns_addr in c for c in candidates), candidates
+                await v.wait_frames(3, timeout=15)
+            else:
+                assert candidates == []
+        finally:
+            await v.close(http)
