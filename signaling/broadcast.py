@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 
+from aiortc.clock import current_ntp_time
+
 from .rtpwriter import RtpWriter, packetize_vp8
 from .tracks import EncodedVideo, PacketSource
 
@@ -37,6 +39,7 @@ class RtpBroadcast:
         self._source.request_keyframe("viewer joined")
 
     def remove(self, writer: RtpWriter) -> None:
+        writer.close()
         self._viewers = [v for v in self._viewers if v.writer is not writer]
         if not self._viewers:
             self._source.remove_sink(self)
@@ -50,6 +53,7 @@ class RtpBroadcast:
         payloads = packetize_vp8(bytes(frame.packet), self._picture_id)
         self._picture_id = (self._picture_id + 1) & 0x7FFF
         timestamp = int(frame.packet.pts or 0)
+        ntp = current_ntp_time()
         # Start with a different viewer each frame: no viewer is always served last.
         self._turn = (self._turn + 1) % len(viewers)
         dead: list[RtpWriter] = []
@@ -58,7 +62,7 @@ class RtpBroadcast:
                 if not frame.keyframe:
                     continue
                 v.need_keyframe = False
-            if v.writer.send_frame(payloads, timestamp):
+            if v.writer.send_frame(payloads, timestamp, ntp):
                 self._source.delivered(frame, time.perf_counter())
             else:
                 dead.append(v.writer)

@@ -59,9 +59,11 @@ class PeerManager:
         connect_timeout: float = 20.0,
         disconnect_grace: float = 5.0,
         direct_rtp: bool = True,
+        udp_gso: bool = True,
     ) -> None:
         self.ice = ice
-        self.direct_rtp = direct_rtp
+        self.direct_rtp = direct_rtp  # False: every viewer through aiortc's own sender
+        self.udp_gso = udp_gso  # False: one system call per packet
         # One broadcast per watched resource: its frames are packetized once for all viewers.
         self._broadcasts: dict[str, RtpBroadcast] = {}
         self.connect_timeout = connect_timeout
@@ -93,7 +95,7 @@ class PeerManager:
             broadcast = self._broadcasts.get(resource)
             if broadcast is None:
                 broadcast = self._broadcasts[resource] = RtpBroadcast(source)
-        track = PacketTrack(source, broadcast)
+        track = PacketTrack(source, broadcast, udp_gso=self.udp_gso)
         session = Session(secrets.token_urlsafe(12), resource, pc, track)
         self.sessions[session.id] = session
         self.created += 1

@@ -16,14 +16,16 @@ not plain UDP (a TURN relay) falls back to aiortc's own send loop.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc import clock as rtc_clock
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, wrap_rtx
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 PACKET_MAX = 1300  # VP8 descriptor + payload per RTP packet, as aiortc sends
 HISTORY = 256  # packets kept per viewer for retransmission on NACK
 _HEADER = struct.Struct("!BBHII")
+_UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # Linux >= 4.18
+_GSO_SUPPORTED = sys.platform.startswith("linux")
+_GSO_MAX_SEGMENTS = 32  # well under the kernel's 64 and 64 KiB per call
 
 
 def packetize_vp8(data: bytes, picture_id: int) -> list[bytes]:
@@ -51,12 +56,20 @@ def _plain_udp(pair: Any) -> bool:
 class RtpWriter:
     """Writes one viewer's RTP stream directly to its SRTP session and UDP socket."""
 
-    def __init__(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver, pair: Any) -> None:
+    def __init__(
+        self,
+        sender: RTCRtpSender,
+        transceiver: RTCRtpTransceiver,
+        pair: Any,
+        *,
+        use_gso: bool = True,
+    ) -> None:
         codecs = transceiver._codecs
         self._sender = sender
         self._dtls = sender.transport
         self._srtp = self._dtls._tx_srtp
-        self._sendto: Callable[[bytes, Any], None] = pair.protocol.transport.sendto
+        self._transport = pair.protocol.transport
+        self._sendto: Callable[[bytes, Any], None] = self._transport.sendto
         self._addr = pair.remote_addr
         self._pair = pair
         self._ice = self._dtls.transport._connection
@@ -82,22 +95,27 @@ class RtpWriter:
         )
         self._ext = HeaderExtensions()
         self._ext.mid = transceiver.mid
+        self._ext_head, self._ext_tail, self._ext_has_time = self._ext_template()
         self._seq = random.getrandbits(16) % 32768  # lower half: no early wrap (SRTP index)
         self._ts_origin = random.getrandbits(32)
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
+        self.gso_sends = 0  # system calls that carried several packets
         self.closed = False
+        self._gso_sock = self._open_gso() if use_gso else None
 
     @classmethod
-    def create(cls, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> RtpWriter | None:
+    def create(
+        cls, sender: RTCRtpSender, transceiver: RTCRtpTransceiver, *, use_gso: bool = True
+    ) -> RtpWriter | None:
         """A writer for this viewer, or None when only aiortc's own loop can send for it."""
         try:
             pair = sender.transport.transport._connection._nominated.get(1)
             if sender.transport.state != "connected" or pair is None or not _plain_udp(pair):
                 return None
-            return cls(sender, transceiver, pair)
+            return cls(sender, transceiver, pair, use_gso=use_gso)
         except (AttributeError, IndexError, KeyError) as exc:  # an aiortc we do not know
             log.warning("direct RTP path unavailable (%s); using aiortc's sender", exc)
             return None
@@ -109,46 +127,123 @@ class RtpWriter:
             and self._ice._nominated.get(1) is self._pair
         )
 
-    def send_frame(self, payloads: list[bytes], timestamp: int) -> bool:
-        """Send one frame's payloads; False when this viewer's transport is gone."""
+    def _ext_template(self) -> tuple[bytes, bytes, bool]:
+        """Header-extension bytes before and after abs-send-time's 3 bytes (mid is fixed)."""
+        self._ext.abs_send_time = 0
+        profile, low = self._ext_map.set(self._ext)
+        if not low:
+            return b"", b"", False
+        self._ext.abs_send_time = 0xFFFFFF
+        _, high = self._ext_map.set(self._ext)
+        head = struct.pack("!HH", profile, len(low) // 4)
+        diff = [i for i, (a, b) in enumerate(zip(low, high, strict=True)) if a != b]
+        if not diff:  # abs-send-time not negotiated
+            return head + low, b"", False
+        at = diff[0]
+        return head + low[:at], low[at + 3 :], True
+
+    def send_frame(self, payloads: list[bytes], timestamp: int, ntp: int) -> bool:
+        """Send one frame's payloads; False when this viewer's transport is gone.
+
+        ``ntp`` is the 64-bit NTP time of the send, read once per frame for all viewers.
+        """
         if not self.usable():
-            self.closed = True
+            self.close()
             return False
         ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
-        self._ext.abs_send_time = (rtc_clock.current_ntp_time() >> 14) & 0x00FFFFFF
-        profile, ext = self._ext_map.set(self._ext)
-        ext_head = struct.pack("!HH", profile, len(ext) // 4) + ext if ext else b""
+        if self._ext_has_time:
+            abs_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
+            ext = self._ext_head + abs_time + self._ext_tail
+        else:
+            ext = self._ext_head
         first_byte = 0x90 if ext else 0x80  # version 2, extension bit
-        pt, ssrc, protect, sendto, addr = (
-            self.payload_type,
-            self.ssrc,
-            self._srtp.protect,
-            self._sendto,
-            self._addr,
-        )
+        pt, ssrc, protect, history = self.payload_type, self.ssrc, self._srtp.protect, self._history
         seq = self._seq
         last = len(payloads) - 1
+        out: list[bytes] = []
+        for i, payload in enumerate(payloads):
+            packet = _HEADER.pack(first_byte, (0x80 if i == last else 0) | pt, seq, ts, ssrc)
+            packet = packet + ext + payload
+            history[seq % HISTORY] = (seq, packet)
+            out.append(protect(packet))
+            self.octets += len(payload)
+            seq = (seq + 1) & 0xFFFF
         try:
-            for i, payload in enumerate(payloads):
-                marker = 0x80 if i == last else 0
-                packet = _HEADER.pack(first_byte, marker | pt, seq, ts, ssrc) + ext_head + payload
-                self._history[seq % HISTORY] = (seq, packet)
-                sendto(protect(packet), addr)
-                self.octets += len(payload)
-                seq = (seq + 1) & 0xFFFF
+            self._send(out)
         except Exception as exc:  # socket closed under us: this viewer is done
             log.debug("viewer ssrc %d: send failed: %s", ssrc, exc)
-            self.closed = True
+            self.close()
             return False
         self.packets += len(payloads)
         self._seq = seq
-        self._update_sender_report(ts)
+        self._update_sender_report(ts, ntp)
         return True
 
-    def _update_sender_report(self, rtp_timestamp: int) -> None:
+    def _send(self, datagrams: list[bytes]) -> None:
+        """One frame's datagrams: with UDP GSO one system call, otherwise one each.
+
+        All but the last of a frame's packets have the same size, which is what
+        GSO needs; the kernel splits the buffer into those datagrams.
+        """
+        if self._gso_sock is not None and len(datagrams) > 1 and not self._transport_backlog():
+            size = len(datagrams[0])
+            i = 0
+            try:
+                while i < len(datagrams):
+                    batch = datagrams[i : i + _GSO_MAX_SEGMENTS]
+                    # The batch ends at the first short datagram (it must be the last).
+                    n = next((k + 1 for k, d in enumerate(batch) if len(d) != size), len(batch))
+                    batch = batch[:n]
+                    if n == 1:
+                        self._sendto(batch[0], self._addr)
+                    else:
+                        self._gso_sock.sendmsg(
+                            [b"".join(batch)],
+                            [(socket.SOL_UDP, _UDP_SEGMENT, struct.pack("=H", size))],
+                            0,
+                            self._addr,
+                        )
+                        self.gso_sends += 1
+                    i += n
+                return
+            except BlockingIOError:
+                pass  # socket buffer full: let asyncio's transport queue the rest
+            except OSError as exc:  # GSO unsupported on this path
+                log.info("UDP GSO unavailable (%s); sending packets one by one", exc)
+                self._close_gso()
+            datagrams = datagrams[i:]
+        for d in datagrams:
+            self._sendto(d, self._addr)
+
+    def _transport_backlog(self) -> bool:
+        # Writing around asyncio's queue would reorder packets.
+        return bool(self._transport.get_write_buffer_size())
+
+    def _open_gso(self) -> socket.socket | None:
+        if not _GSO_SUPPORTED:
+            return None
+        try:
+            raw = self._transport.get_extra_info("socket")
+            sock = socket.socket(fileno=os.dup(raw.fileno()))
+            sock.setblocking(False)
+            return sock
+        except (AttributeError, OSError) as exc:
+            log.debug("no socket for UDP GSO: %s", exc)
+            return None
+
+    def _close_gso(self) -> None:
+        if self._gso_sock is not None:
+            self._gso_sock.close()
+            self._gso_sock = None
+
+    def close(self) -> None:
+        self.closed = True
+        self._close_gso()
+
+    def _update_sender_report(self, rtp_timestamp: int, ntp: int) -> None:
         # aiortc's RTCP loop builds sender reports from these; keep them true.
         s = self._sender
-        s._RTCRtpSender__ntp_timestamp = rtc_clock.current_ntp_time()  # type: ignore[attr-defined]
+        s._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
         s._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
         s._RTCRtpSender__packet_count = self.packets  # type: ignore[attr-defined]
         s._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]
@@ -157,6 +252,8 @@ class RtpWriter:
         """Answer a NACK from this writer's history (installed as the sender's ``_retransmit``)."""
         entry = self._history[sequence_number % HISTORY]
         if entry is None or entry[0] != sequence_number or not self.usable():
+            return
+        if self._transport.is_closing():
             return
         packet_bytes = entry[1]
         if self._rtx_pt is not None:

@@ -69,8 +69,11 @@ class PacketTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, source: PacketSource, broadcast: RtpBroadcast | None = None) -> None:
+    def __init__(
+        self, source: PacketSource, broadcast: RtpBroadcast | None = None, *, udp_gso: bool = True
+    ) -> None:
         super().__init__()
+        self._udp_gso = udp_gso
         self._source = source
         self._broadcast = broadcast
         self._sub: PacketSubscription | None = None
@@ -79,6 +82,10 @@ class PacketTrack(MediaStreamTrack):
         self._transceiver: RTCRtpTransceiver | None = None
         self._ended = asyncio.Event()
         self.keyframe_requests = 0
+
+    @property
+    def writer(self) -> RtpWriter | None:
+        return self._writer
 
     @property
     def mode(self) -> str:
@@ -114,7 +121,7 @@ class PacketTrack(MediaStreamTrack):
 
     def _start(self) -> None:
         if self._broadcast is not None and self._sender is not None and self._transceiver:
-            writer = RtpWriter.create(self._sender, self._transceiver)
+            writer = RtpWriter.create(self._sender, self._transceiver, use_gso=self._udp_gso)
             if writer is not None:
                 self._writer = writer
                 self._sender._retransmit = writer.retransmit  # type: ignore[method-assign]

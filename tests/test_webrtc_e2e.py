@@ -172,12 +172,19 @@ async def test_sessions_are_forgotten_after_delete_and_failure(relay: RunningRel
     assert fanout.viewers == 0
 
 
-async def test_viewers_use_the_direct_rtp_path(relay: RunningRelay, http) -> None:
+@pytest.mark.parametrize("gso", [True, False])
+async def test_viewers_use_the_direct_rtp_path(relay: RunningRelay, http, gso: bool) -> None:
+    relay.peers.udp_gso = gso
     v = await _viewer(relay, http)
     try:
-        await v.wait_frames(5, timeout=15)
+        # Keyframes span several packets: with GSO they leave in one system call.
+        frames = await v.wait_frames(25, timeout=15)
+        assert frames[-1].counter - frames[0].counter >= 20
         (session,) = relay.peers.sessions.values()
         assert session.track.mode == "direct"
+        writer = session.track.writer
+        assert writer is not None
+        assert (writer.gso_sends > 0) == gso
     finally:
         await v.close(http)
 
@@ -216,7 +223,7 @@ async def test_lost_packet_is_retransmitted_not_repaired_by_keyframe(
 
         receiver._handle_rtp_packet = lossy  # type: ignore[method-assign]
         (session,) = relay.peers.sessions.values()
-        writer = session.track._writer
+        writer = session.track.writer
         assert writer is not None
         frames = await v.wait_frames(25, timeout=15)
         assert dropped
