@@ -170,6 +170,21 @@ async def test_sessions_are_forgotten_after_delete_and_failure(relay: RunningRel
         await asyncio.sleep(0.2)
     assert relay.peers.count() == 0
     assert fanout.viewers == 0
+    # Every WebRTC task of the two sessions (both ends ran in this loop) is gone.
+    deadline = time.monotonic() + 10
+    while _webrtc_tasks() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert _webrtc_tasks() == []
+
+
+def _webrtc_tasks() -> list[str]:
+    names = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        path = code.co_filename if code else ""
+        if any(part in path for part in ("/aiortc/", "/aioice/", "/signaling/")):
+            names.append(f"{task.get_name()} {code.co_qualname if code else ''}")
+    return names
 
 
 @pytest.mark.parametrize("gso", [True, False])
