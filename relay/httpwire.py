@@ -171,18 +171,23 @@ class ResponseReader:
             self._begin_body(plain=True)
         return True
 
-    def _head(self) -> bool:
+    def _take_line(self, what: str) -> bytes | None:
+        """The next complete line of a head or trailer block (CR stripped), or None."""
         buf = self._buf
+        nl = buf.find(b"\n", self._line_start)
+        if (nl < 0 and len(buf) > MAX_HEAD) or nl + 1 > MAX_HEAD:
+            raise WireError(f"{what} larger than {MAX_HEAD} bytes")
+        if nl < 0:
+            return None
+        line = _strip_cr(bytes(buf[self._line_start : nl]))
+        self._line_start = nl + 1
+        return line
+
+    def _head(self) -> bool:
         while True:
-            nl = buf.find(b"\n", self._line_start)
-            if nl < 0:
-                if len(buf) > MAX_HEAD:
-                    raise WireError(f"response head larger than {MAX_HEAD} bytes")
+            line = self._take_line("response head")
+            if line is None:
                 return False
-            if nl + 1 > MAX_HEAD:
-                raise WireError(f"response head larger than {MAX_HEAD} bytes")
-            line = _strip_cr(bytes(buf[self._line_start : nl]))
-            self._line_start = nl + 1
             if self._expect_status:
                 self._expect_status = False
                 m = _STATUS_RE.fullmatch(line)
@@ -194,7 +199,7 @@ class ResponseReader:
             if line:
                 self._add_field(self.headers, line)
                 continue
-            del buf[: nl + 1]
+            del self._buf[: self._line_start]
             self._line_start = 0
             self._last_name = None
             self._finish_head()
@@ -317,17 +322,10 @@ class ResponseReader:
         return True
 
     def _trailers(self) -> bool:
-        buf = self._buf
         while True:
-            nl = buf.find(b"\n", self._line_start)
-            if nl < 0:
-                if len(buf) > MAX_HEAD:
-                    raise WireError(f"chunked trailers larger than {MAX_HEAD} bytes")
+            line = self._take_line("chunked trailers")
+            if line is None:
                 return False
-            if nl + 1 > MAX_HEAD:
-                raise WireError(f"chunked trailers larger than {MAX_HEAD} bytes")
-            line = _strip_cr(bytes(buf[self._line_start : nl]))
-            self._line_start = nl + 1
             if not line:
                 self._end()
                 return False
