@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 PYTEST_ARGS ?=
 
+QUICK  ?=
+SOAK   ?=
+
 .PHONY: run test lint format bench clean
 
 $(BIN)/python:
@@ -18,6 +21,10 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
@@ -37,6 +44,13 @@ format: $(VENV)/.test-installed
 test: lint
 	bash tests/ensure-system-deps
 	bash tests/netns-run $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Benchmarks: this relay against GStreamer, aiortc's examples and the board's own MJPEG.
+# QUICK=1 for a short run, SOAK=1 to add the 30-minute soak. Writes bench/RESULTS.md.
+bench: $(VENV)/.bench-installed
+	bash tests/ensure-system-deps
+	bash bench/install-gstreamer
+	bash tests/netns-run $(BIN)/python bench/run.py $(if $(QUICK),--quick) $(if $(SOAK),--soak)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,272 @@
+"""Turns the benchmark's raw results into bench/RESULTS.md and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "glass_p50_ms": 20.0,
+    "glass_p95_ms": 30.0,
+    "relay_added_p95_svga_ms": 10.0,
+    "relay_added_p95_uxga_ms": 25.0,
+}
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def marginal_cpu(points: list[dict[str, Any]]) -> float | None:
+    """Least-squares slope of CPU against viewers over the points that ran at full rate."""
+    good = [p for p in points if "cpu_cores" in p and "error" not in p]
+    if len(good) < 2:
+        return None
+    xs = [p["viewers"] for p in good]
+    ys = [p["cpu_cores"] for p in good]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else None
+
+
+def _glass_rows(peers: dict[str, Any]) -> list[str]:
+    rows = [
+        "| peer | p50 ms | p95 ms | p99 ms | fps | frames | first 10 s p50 | first 10 s p95 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, e in peers.items():
+        g = e.get("glass")
+        if g is None:
+            rows.append(f"| {name} | {e.get('unavailable', 'not run')} | | | | | | |")
+            continue
+        if "error" in g:
+            rows.append(f"| {name} | error: {g['error']} | | | | | | |")
+            continue
+        f10 = g.get("first10") or {}
+        rows.append(
+            f"| {name} | {_fmt(g.get('p50'))} | {_fmt(g.get('p95'))} | {_fmt(g.get('p99'))} "
+            f"| {_fmt(g.get('fps'))} | {_fmt(g.get('frames'))} | {_fmt(f10.get('p50'))} "
+            f"| {_fmt(f10.get('p95'))} |"
+        )
+    return rows
+
+
+def _cost_rows(peers: dict[str, Any]) -> list[str]:
+    rows = [
+        "| peer | viewers | CPU (cores) | of which system | RSS MB | slowest viewer fps | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, e in peers.items():
+        for p in e.get("cost") or []:
+            rows.append(
+                f"| {name} | {p['viewers']} | {_fmt(p.get('cpu_cores'), 3)} "
+                f"| {_fmt(p.get('system_cores'), 3)} | {_fmt(p.get('rss_mb'))} "
+                f"| {_fmt(p.get('min_fps'))} | {p.get('error', '')} |"
+            )
+    return rows
+
+
+def _stage_rows(stages: list[dict[str, Any]]) -> list[str]:
+    names = [
+        ("wait", "JPEG received → worker"),
+        ("decode", "decode"),
+        ("encode", "VP8 encode"),
+        ("received_to_encoded", "received → encoded"),
+        ("received_to_sent_all", "received → last packet sent"),
+    ]
+    rows = [
+        "| frame size | stage | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for s in stages:
+        for key, label in names:
+            st = s["stages"].get(key, {})
+            rows.append(
+                f"| {s['framesize']} ({s.get('resolution')}) | {label} | {_fmt(st.get('p50'), 2)} "
+                f"| {_fmt(st.get('p95'), 2)} | {_fmt(st.get('p99'), 2)} |"
+            )
+    return rows
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    if ours is None or theirs in (None, 0):
+        return "–"
+    return f"{ours / theirs:.2f}"
+
+
+def _targets(results: dict[str, Any]) -> list[str]:
+    peers = results["peers"]
+    relay = peers.get("relay", {})
+    gst = peers.get("gstreamer", {})
+    rg, gg = relay.get("glass") or {}, gst.get("glass") or {}
+    stages = {s["framesize"]: s["stages"] for s in results.get("stages", [])}
+    svga = stages.get("SVGA", {}).get("received_to_sent_all", {})
+    uxga = stages.get("UXGA", {}).get("received_to_sent_all", {})
+    rc, gc = relay.get("cost") or [], gst.get("cost") or []
+    r1 = next((p.get("cpu_cores") for p in rc if p["viewers"] == 1), None)
+    g1 = next((p.get("cpu_cores") for p in gc if p["viewers"] == 1), None)
+    rm, gm = marginal_cpu(rc), marginal_cpu(gc)
+    r100 = next((p for p in rc if p["viewers"] == 100), None)
+
+    def ok(cond: bool | None) -> str:
+        return "–" if cond is None else ("met" if cond else "**missed**")
+
+    def lt(a: float | None, b: float | None) -> bool | None:
+        return None if a is None or b is None else a <= b
+
+    p50, p95 = rg.get("p50"), rg.get("p95")
+    rows = [
+        "| target | ours | GStreamer (same run) | ratio ours / GStreamer | status |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| glass-to-glass p50 ≤ 20 ms and below GStreamer | {_fmt(p50)} | {_fmt(gg.get('p50'))} "
+        f"| {_ratio(p50, gg.get('p50'))} | "
+        f"{ok(lt(p50, 20.0) and (gg.get('p50') is None or lt(p50, gg.get('p50'))))} |",
+        f"| glass-to-glass p95 ≤ 30 ms and below GStreamer | {_fmt(p95)} | {_fmt(gg.get('p95'))} "
+        f"| {_ratio(p95, gg.get('p95'))} | "
+        f"{ok(lt(p95, 30.0) and (gg.get('p95') is None or lt(p95, gg.get('p95'))))} |",
+        f"| relay-added p95 ≤ 10 ms at 800x600 | {_fmt(svga.get('p95'), 2)} | | | "
+        f"{ok(lt(svga.get('p95'), 10.0))} |",
+        f"| relay-added p95 ≤ 25 ms at 1600x1200 | {_fmt(uxga.get('p95'), 2)} | | | "
+        f"{ok(lt(uxga.get('p95'), 25.0))} |",
+        f"| CPU, one camera one viewer ≤ GStreamer's | {_fmt(r1, 3)} | {_fmt(g1, 3)} "
+        f"| {_ratio(r1, g1)} | {ok(lt(r1, g1) if g1 is not None else lt(r1, 0.10))} |",
+        f"| marginal CPU per viewer ≤ GStreamer's | {_fmt(rm, 4)} | {_fmt(gm, 4)} "
+        f"| {_ratio(rm, gm)} | {ok(lt(rm, gm) if gm is not None else lt(rm, 0.002))} |",
+        f"| 100 viewers at full frame rate | "
+        f"{_fmt(r100.get('min_fps')) if r100 else '–'} fps (slowest) | | | "
+        f"{ok(r100.get('min_fps', 0) >= 24 if r100 else None)} |",
+    ]
+    return rows
+
+
+def _plots(results: dict[str, Any], out: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["(matplotlib is not installed: no plots)"]
+    made: list[str] = []
+    peers = results["peers"]
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = [n for n, e in peers.items() if (e.get("glass") or {}).get("p50") is not None]
+    if names:
+        p50 = [peers[n]["glass"]["p50"] for n in names]
+        p95 = [peers[n]["glass"]["p95"] for n in names]
+        xs = range(len(names))
+        ax.bar([x - 0.2 for x in xs], p50, width=0.4, label="p50")
+        ax.bar([x + 0.2 for x in xs], p95, width=0.4, label="p95")
+        ax.set_xticks(list(xs), names)
+        ax.set_ylabel("glass-to-glass latency (ms)")
+        ax.set_title("Chromium glass-to-glass, 800x600 at 25 fps")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "glass.png", dpi=100)
+        made.append("![glass-to-glass latency](glass.png)")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    drawn = False
+    for name, e in peers.items():
+        pts = [p for p in e.get("cost") or [] if "cpu_cores" in p]
+        if pts:
+            ax.plot([p["viewers"] for p in pts], [p["cpu_cores"] for p in pts], "o-", label=name)
+            drawn = True
+    if drawn:
+        ax.set_xlabel("viewers")
+        ax.set_ylabel("CPU (cores)")
+        ax.set_title("CPU of each peer as viewers grow (800x600, 25 fps)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "cost.png", dpi=100)
+        made.append("![CPU per viewer count](cost.png)")
+    plt.close(fig)
+
+    soak = results.get("soak")
+    if soak:
+        fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
+        t = [s["t"] / 60 for s in soak]
+        for ax, key, label in zip(
+            axes, ["rss_mb", "fds", "tasks"], ["RSS (MB)", "open fds", "asyncio tasks"], strict=True
+        ):
+            ax.plot(t, [s.get(key) or 0 for s in soak])
+            ax.set_ylabel(label)
+        axes[-1].set_xlabel("minutes")
+        axes[0].set_title("Soak: viewers joining and leaving")
+        fig.tight_layout()
+        fig.savefig(out / "soak.png", dpi=100)
+        made.append("![soak](soak.png)")
+        plt.close(fig)
+    return made
+
+
+def write_report(results: dict[str, Any], out: Path) -> None:
+    peers = results["peers"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {results['started']} on {results['machine']['cpus']} cores, Python "
+        f"{results['machine']['python']}, {'QUICK run' if results['quick'] else 'full run'} "
+        f"({results.get('seconds', '?')} s). `make bench` reproduces it; raw data in "
+        "`bench/raw/results.json`. Every peer reads its own simulated board (800x600, 25 fps, "
+        "quality 12) over loopback; WebRTC runs in a private network namespace.",
+        "",
+        "## Where we stand",
+        "",
+        *_targets(results),
+        "",
+        "## Glass to glass in headless Chromium",
+        "",
+        "From the simulator writing its send time into the frame to Chromium presenting the "
+        "frame (requestVideoFrameCallback; for MJPEG, the first animation frame that shows it). "
+        "Includes the simulator's JPEG encode and the browser's decode. Steady state after a "
+        "warm-up, and separately the first 10 seconds after connecting.",
+        "",
+        *_glass_rows(peers),
+        "",
+        "## Relay-added latency per stage",
+        "",
+        "From the JPEG's last byte arriving to the last RTP packet of the frame handed to the "
+        "transport, one viewer.",
+        "",
+        *_stage_rows(results.get("stages", [])),
+        "",
+        "## Cost as viewers grow",
+        "",
+        "CPU of the peer's processes (from /proc, children included) while N load viewers "
+        "(aiortc peers in separate processes that reassemble frames but do not decode) watch.",
+        "",
+        *_cost_rows(peers),
+        "",
+        "Marginal CPU per viewer (least-squares slope): "
+        + ", ".join(
+            f"{name} {_fmt(marginal_cpu(e.get('cost') or []), 4)}"
+            for name, e in peers.items()
+            if e.get("cost")
+        ),
+        "",
+    ]
+    soak = results.get("soak")
+    if soak:
+        rss = [s["rss_mb"] for s in soak]
+        tail = rss[len(rss) // 4 :] or rss
+        lines += [
+            "## Soak",
+            "",
+            f"{soak[-1]['t'] / 60:.0f} minutes of viewers joining and leaving: RSS "
+            f"{min(rss):.1f}-{max(rss):.1f} MB (after the first quarter: "
+            f"{min(tail):.1f}-{max(tail):.1f} MB), open fds {soak[0]['fds']} → "
+            f"{soak[-1]['fds']}, asyncio tasks {soak[0].get('tasks')} → {soak[-1].get('tasks')}.",
+            "",
+        ]
+    lines += ["## Plots", "", *_plots(results, out), ""]
+    analysis = out / "ANALYSIS.md"
+    if analysis.exists():
+        lines += [analysis.read_text().strip(), ""]
+    (out / "RESULTS.md").write_text("\n".join(lines))

@@ -1,0 +1,417 @@
+"""The benchmark suite: this relay side by side with the alternatives, on one simulated camera.
+
+Peers (each with its own simulated board, since a board serves one stream client):
+  relay           this relay over WebRTC (WHEP)
+  gstreamer       GStreamer's webrtcbin, one vp8enc through a tee (bench/gst_whep.py)
+  aiortc-examples the relay a user would write from aiortc's examples (bench/baseline_aiortc.py)
+  board-mjpeg     the board's own way: its MJPEG stream in an <img>
+
+Measures glass-to-glass latency in headless Chromium, the relay's latency per stage at three
+frame sizes, and CPU, memory and the slowest viewer's frame rate as viewers grow; with --soak,
+30 minutes of viewers joining and leaving. Writes bench/RESULTS.md and PNG plots beside it;
+raw JSON goes to bench/raw/. Run inside the private network namespace (``make bench`` does):
+
+    tests/netns-run .venv/bin/python bench/run.py [--quick] [--soak]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import procstat
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RAW = BENCH / "raw"
+BIN = Path(sys.executable).parent
+SYSTEM_PYTHON = "/usr/bin/python3"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.load(r)
+
+
+def wait_port(port: int, timeout: float = 30, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+@dataclass
+class Simulator:
+    framesize: str = "SVGA"
+    fps: float = 25.0
+    control_port: int = field(default_factory=free_port)
+    stream_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def stream_url(self) -> str:
+        return f"http://127.0.0.1:{self.stream_port}/stream"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.control_port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(BIN / "esp32-relay"), "simulate", "--host", "127.0.0.1",
+             "--port", str(self.control_port), "--stream-port", str(self.stream_port),
+             "--fps", str(self.fps), "--framesize", self.framesize],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_port(self.stream_port, proc=self.proc)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+_GST_PROBE = """
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstWebRTC", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+assert Gst.ElementFactory.find("webrtcbin") and Gst.ElementFactory.find("vp8enc")
+"""
+
+
+@dataclass
+class Peer:
+    name: str
+    kind: str  # "whep" or "mjpeg"
+    description: str
+
+    def command(self, sim: Simulator, port: int) -> list[str] | None:
+        if self.name == "relay":
+            return [str(BIN / "esp32-relay"), "--camera", sim.stream_url,
+                    "--control", sim.control_url, "--host", "127.0.0.1", "--port", str(port),
+                    "--log-level", "WARNING"]  # fmt: skip
+        if self.name == "gstreamer":
+            return [SYSTEM_PYTHON, str(BENCH / "gst_whep.py"), "--camera", sim.stream_url,
+                    "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        if self.name == "aiortc-examples":
+            return [str(BIN / "python"), str(BENCH / "baseline_aiortc.py"), "--camera",
+                    sim.stream_url, "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        return None  # the board itself
+
+    def available(self) -> str | None:
+        """Why this peer cannot run here, or None."""
+        if self.name == "gstreamer":
+            if not Path(SYSTEM_PYTHON).exists():
+                return "no /usr/bin/python3"
+            probe = subprocess.run(
+                [SYSTEM_PYTHON, "-c", _GST_PROBE], capture_output=True, text=True
+            )
+            if probe.returncode != 0:
+                return (
+                    "GStreamer with webrtcbin and vp8enc is not installed (bench/install-gstreamer)"
+                )
+        return None
+
+
+PEERS = [
+    Peer("relay", "whep", "this relay, WebRTC via WHEP"),
+    Peer("gstreamer", "whep", "GStreamer webrtcbin, one vp8enc through a tee"),
+    Peer(
+        "aiortc-examples", "whep", "aiortc's examples: MediaPlayer, MediaRelay, encoder per viewer"
+    ),
+    Peer("board-mjpeg", "mjpeg", "the board's own MJPEG stream in an <img>"),
+]
+
+
+@contextlib.contextmanager
+def running(peer: Peer, framesize: str = "SVGA") -> Iterator[tuple[Simulator, Any]]:
+    """The peer's own simulated board and the peer process; yields (sim, process or None)."""
+    sim = Simulator(framesize=framesize)
+    sim.start()
+    proc = None
+    try:
+        port = free_port()
+        cmd = peer.command(sim, port)
+        if cmd is not None:
+            log = open(RAW / f"{peer.name}.log", "ab")  # noqa: SIM115
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            proc.port = port  # type: ignore[attr-defined]
+            wait_port(port, proc=proc)
+            time.sleep(1.0)  # let it connect to the camera
+        yield sim, proc
+    finally:
+        stop_process(proc)
+        sim.stop()
+
+
+def endpoint(peer: Peer, sim: Simulator, proc: Any) -> str:
+    return sim.stream_url if peer.kind == "mjpeg" else f"http://127.0.0.1:{proc.port}/whep"
+
+
+# ---------------------------------------------------------------- glass to glass
+
+
+async def glass_for(peer: Peer, warmup: float, duration: float) -> dict[str, Any]:
+    from browser import launch_chromium
+    from glass import measure_glass
+
+    with running(peer) as (sim, proc):
+        async with launch_chromium() as browser:
+            return await measure_glass(
+                None,
+                peer.kind,
+                endpoint(peer, sim, proc),
+                warmup_s=warmup,
+                duration_s=duration,
+                browser=browser,
+            )
+
+
+# ---------------------------------------------------------------- cost per viewer
+
+
+async def _load(endpoint_url: str, count: int, duration: float, warmup: float) -> list[Any]:
+    """Start load viewers in processes of at most 25 peers each; returns the processes."""
+    procs = []
+    remaining = count
+    while remaining > 0:
+        n = min(25, remaining)
+        remaining -= n
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                str(BIN / "python"),
+                str(BENCH / "load_viewers.py"),
+                "--endpoint",
+                endpoint_url,
+                "--count",
+                str(n),
+                "--duration",
+                str(duration),
+                "--warmup",
+                str(warmup),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+    return procs
+
+
+async def cost_point(
+    proc: Any, url: str, viewers: int, duration: float, relay_api: str | None
+) -> dict[str, Any]:
+    warmup = 4.0
+    loads = await _load(url, viewers, duration, warmup)
+    point: dict[str, Any] = {"viewers": viewers}
+    try:
+        for lp in loads:
+            line = await asyncio.wait_for(lp.stdout.readline(), 60 + viewers)
+            if not line or json.loads(line).get("event") != "connected":
+                raise RuntimeError("load viewers failed to connect")
+        await asyncio.sleep(warmup)
+        t0, s0 = time.monotonic(), procstat.sample(proc.pid)
+        api0 = get_json(relay_api) if relay_api else None
+        results = [json.loads(await asyncio.wait_for(lp.stdout.readline(), duration + 30))
+                   for lp in loads]  # fmt: skip
+        t1, s1 = time.monotonic(), procstat.sample(proc.pid)
+        api1 = get_json(relay_api) if relay_api else None
+        span = t1 - t0
+        fps = [f for r in results for f in r["fps"]]
+        point.update(
+            cpu_cores=round((s1.cpu - s0.cpu) / span, 4),
+            system_cores=round((s1.system - s0.system) / span, 4),
+            rss_mb=round(s1.rss_mb, 1),
+            min_fps=round(min(fps), 2) if fps else 0.0,
+            mean_fps=round(sum(fps) / len(fps), 2) if fps else 0.0,
+        )
+        if api0 and api1:
+            p0, p1 = api0["pipeline"], api1["pipeline"]
+            point["bitrate_kbps"] = round((p1["bytes_out"] - p0["bytes_out"]) * 8 / span / 1000)
+            point["sent_all_ms"] = p1["latency_ms"]["received_to_sent_all"]
+    except Exception as exc:
+        point["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        for lp in loads:
+            with contextlib.suppress(ProcessLookupError):
+                lp.kill()
+            await lp.wait()
+    if proc.poll() is not None:
+        point["error"] = f"peer exited with code {proc.returncode}"
+    return point
+
+
+async def cost_for(peer: Peer, counts: list[int], duration: float) -> list[dict[str, Any]]:
+    points: list[dict[str, Any]] = []
+    with running(peer) as (sim, proc):
+        url = endpoint(peer, sim, proc)
+        api = f"http://127.0.0.1:{proc.port}/api/cameras/default" if peer.name == "relay" else None
+        for n in counts:
+            point = await cost_point(proc, url, n, duration, api)
+            points.append(point)
+            print(f"  {peer.name} {n} viewers: {point}", flush=True)
+            if "error" in point and proc.poll() is not None:
+                break  # the peer died: record how it failed, do not go further
+            await asyncio.sleep(1.5)
+    return points
+
+
+# ---------------------------------------------------------------- relay stages
+
+
+async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
+    relay = PEERS[0]
+    with running(relay, framesize) as (sim, proc):
+        api = f"http://127.0.0.1:{proc.port}/api/cameras/default"
+        loads = await _load(f"http://127.0.0.1:{proc.port}/whep", 1, duration, 3)
+        try:
+            await loads[0].stdout.readline()
+            await asyncio.sleep(3)
+            before = get_json(api)["pipeline"]["latency_ms"]
+            await loads[0].stdout.readline()
+            info = get_json(api)
+        finally:
+            for lp in loads:
+                with contextlib.suppress(ProcessLookupError):
+                    lp.kill()
+                await lp.wait()
+    lat = info["pipeline"]["latency_ms"]
+    return {
+        "framesize": framesize,
+        "resolution": info["resolution"],
+        "fps_in": info["fps_in"],
+        "stages": lat,
+        "samples_before_window": before["received_to_sent_all"]["count"],
+    }
+
+
+# ---------------------------------------------------------------- soak
+
+
+async def soak(minutes: float) -> list[dict[str, Any]]:
+    """Viewers join and leave every few seconds; the relay's RSS, fds and tasks over time."""
+    relay = PEERS[0]
+    series: list[dict[str, Any]] = []
+    with running(relay) as (sim, proc):
+        url = f"http://127.0.0.1:{proc.port}/whep"
+        health = f"http://127.0.0.1:{proc.port}/healthz"
+        start = time.monotonic()
+        end = start + minutes * 60
+        cycle = 0
+        while time.monotonic() < end:
+            cycle += 1
+            n = 1 + cycle % 8
+            # Each wave connects n viewers for a few seconds, then they leave (DELETE).
+            loads = await _load(url, n, 3.0, 0.5)
+            for lp in loads:
+                await lp.wait()
+            s = procstat.sample(proc.pid)
+            h = get_json(health)
+            series.append({
+                "t": round(time.monotonic() - start, 1), "rss_mb": round(s.rss_mb, 1),
+                "fds": s.fds, "threads": s.threads, "tasks": h.get("tasks"),
+                "sessions": h.get("sessions"),
+            })  # fmt: skip
+    return series
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a short run (under 3 minutes)")
+    ap.add_argument("--soak", action="store_true", help="add the 30-minute soak")
+    ap.add_argument("--soak-minutes", type=float, default=30.0)
+    ap.add_argument("--peers", nargs="*", default=[p.name for p in PEERS])
+    args = ap.parse_args(argv)
+
+    if os.environ.get("ESP32_RELAY_NETNS") != "1":
+        print("bench/run.py must run inside tests/netns-run (make bench does)", file=sys.stderr)
+        return 2
+    RAW.mkdir(parents=True, exist_ok=True)
+    quick = args.quick
+    glass_warmup, glass_duration = (5, 10) if quick else (10, 20)
+    counts = [1, 10] if quick else [1, 10, 30, 50, 100]
+    cost_duration = 8 if quick else 15
+    results: dict[str, Any] = {
+        "quick": quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "peers": {}, "stages": [], "soak": None,
+    }  # fmt: skip
+    t_start = time.monotonic()
+    for peer in PEERS:
+        if peer.name not in args.peers:
+            continue
+        entry: dict[str, Any] = {"description": peer.description}
+        results["peers"][peer.name] = entry
+        why = peer.available()
+        if why:
+            entry["unavailable"] = why
+            print(f"{peer.name}: unavailable: {why}", flush=True)
+            continue
+        print(f"{peer.name}: glass to glass", flush=True)
+        try:
+            entry["glass"] = asyncio.run(glass_for(peer, glass_warmup, glass_duration))
+        except Exception as exc:
+            entry["glass"] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"  {entry['glass']}", flush=True)
+        if peer.kind == "whep":
+            print(f"{peer.name}: cost per viewer", flush=True)
+            peer_counts = counts
+            if peer.name == "aiortc-examples":  # one encoder per viewer: it cannot go far
+                peer_counts = [1, 10] if quick else [1, 2, 5, 10]
+            entry["cost"] = asyncio.run(cost_for(peer, peer_counts, cost_duration))
+    if "relay" in args.peers:
+        for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
+            print(f"relay stages at {size}", flush=True)
+            results["stages"].append(asyncio.run(stages_for(size, 6 if quick else 15)))
+    if args.soak:
+        print(f"soak: {args.soak_minutes} minutes", flush=True)
+        results["soak"] = asyncio.run(soak(args.soak_minutes))
+    results["seconds"] = round(time.monotonic() - t_start)
+    (RAW / "results.json").write_text(json.dumps(results, indent=1))
+    from report import write_report
+
+    write_report(results, BENCH)
+    print(f"wrote {BENCH / 'RESULTS.md'} in {results['seconds']} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+        print("note: chromium is missing; glass-to-glass figures will be errors", file=sys.stderr)
+    sys.exit(main(sys.argv[1:]))
