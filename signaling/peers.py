@@ -20,6 +20,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpSender, RTCSessionDe
 
 from .broadcast import RtpBroadcast
 from .ice import IcePolicy
+from .sdp import PLAYOUT_DELAY, add_extension, offered_extension_id
 from .tracks import PacketSource, PacketTrack
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,12 @@ class PeerManager:
         disconnect_grace: float = 5.0,
         direct_rtp: bool = True,
         udp_gso: bool = True,
+        zero_playout_delay: bool = True,
     ) -> None:
         self.ice = ice
         self.direct_rtp = direct_rtp  # False: every viewer through aiortc's own sender
         self.udp_gso = udp_gso  # False: one system call per packet
+        self.zero_playout_delay = zero_playout_delay  # ask browsers to render without delay
         # One broadcast per watched resource: its frames are packetized once for all viewers.
         self._broadcasts: dict[str, RtpBroadcast] = {}
         self.connect_timeout = connect_timeout
@@ -105,7 +108,22 @@ class PeerManager:
             await self.close(session.id)
             raise
         session.watchdog = self._spawn(self._watch_connect(session))
-        return session, pc.localDescription.sdp
+        return session, self._final_answer(session, offer_sdp, pc.localDescription.sdp)
+
+    def _final_answer(self, session: Session, offer: str, answer: str) -> str:
+        """Accept Chromium's playout-delay extension, which aiortc does not know.
+
+        The direct RTP writer then sends min = max = 0 with every packet: Chromium
+        renders each frame as soon as it is decoded instead of smoothing playout.
+        """
+        if not self.zero_playout_delay:
+            return answer
+        ext_id = offered_extension_id(offer, PLAYOUT_DELAY)
+        edited = add_extension(answer, ext_id, PLAYOUT_DELAY) if ext_id else None
+        if edited is None:
+            return answer
+        session.track.playout_delay_id = ext_id
+        return edited
 
     async def _negotiate(
         self, session: Session, offer_sdp: str, on_datachannel: DataChannelHandler | None

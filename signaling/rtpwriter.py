@@ -28,13 +28,16 @@ import aioice.ice
 from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, wrap_rtx
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, pack_header_extensions, wrap_rtx
 
 log = logging.getLogger(__name__)
 
 PACKET_MAX = 1300  # VP8 descriptor + payload per RTP packet, as aiortc sends
 HISTORY = 256  # packets kept per viewer for retransmission on NACK
 _HEADER = struct.Struct("!BBHII")
+URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+URI_PLAYOUT_DELAY = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 _UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # Linux >= 4.18
 _GSO_SUPPORTED = sys.platform.startswith("linux")
 _GSO_MAX_SEGMENTS = 32  # well under the kernel's 64 and 64 KiB per call
@@ -47,6 +50,19 @@ def packetize_vp8(data: bytes, picture_id: int) -> list[bytes]:
     size = PACKET_MAX - len(first)
     chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
     return [first + chunks[0], *(rest + c for c in chunks[1:])]
+
+
+def _ext_template(fixed: list[tuple[int, bytes]], abs_id: int | None) -> tuple[bytes, bytes, bool]:
+    """The header-extension block, split around abs-send-time's 3 bytes, which change per frame."""
+    if abs_id is None:
+        profile, block = pack_header_extensions(fixed)
+        head = struct.pack("!HH", profile, len(block) // 4) + block if block else b""
+        return head, b"", False
+    profile, low = pack_header_extensions([*fixed, (abs_id, b"\x00\x00\x00")])
+    _, high = pack_header_extensions([*fixed, (abs_id, b"\xff\xff\xff")])
+    at = next(i for i, (a, b) in enumerate(zip(low, high, strict=True)) if a != b)
+    head = struct.pack("!HH", profile, len(low) // 4)
+    return head + low[:at], low[at + 3 :], True
 
 
 def _plain_udp(pair: Any) -> bool:
@@ -63,6 +79,7 @@ class RtpWriter:
         pair: Any,
         *,
         use_gso: bool = True,
+        playout_delay_id: int | None = None,
     ) -> None:
         codecs = transceiver._codecs
         self._sender = sender
@@ -93,9 +110,16 @@ class RtpWriter:
                 muxId=transceiver.mid or "",
             )
         )
-        self._ext = HeaderExtensions()
-        self._ext.mid = transceiver.mid
-        self._ext_head, self._ext_tail, self._ext_has_time = self._ext_template()
+        ids = {e.uri: e.id for e in transceiver._headerExtensions}
+        fixed: list[tuple[int, bytes]] = []
+        if transceiver.mid and URI_MID in ids:
+            fixed.append((ids[URI_MID], transceiver.mid.encode()))
+        if playout_delay_id:
+            # min = max = 0 (RFC-less WebRTC extension): render each frame as soon as decoded.
+            fixed.append((playout_delay_id, b"\x00\x00\x00"))
+        self._ext_head, self._ext_tail, self._ext_has_time = _ext_template(
+            fixed, ids.get(URI_ABS_SEND_TIME)
+        )
         self._seq = random.getrandbits(16) % 32768  # lower half: no early wrap (SRTP index)
         self._ts_origin = random.getrandbits(32)
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
@@ -108,14 +132,21 @@ class RtpWriter:
 
     @classmethod
     def create(
-        cls, sender: RTCRtpSender, transceiver: RTCRtpTransceiver, *, use_gso: bool = True
+        cls,
+        sender: RTCRtpSender,
+        transceiver: RTCRtpTransceiver,
+        *,
+        use_gso: bool = True,
+        playout_delay_id: int | None = None,
     ) -> RtpWriter | None:
         """A writer for this viewer, or None when only aiortc's own loop can send for it."""
         try:
             pair = sender.transport.transport._connection._nominated.get(1)
             if sender.transport.state != "connected" or pair is None or not _plain_udp(pair):
                 return None
-            return cls(sender, transceiver, pair, use_gso=use_gso)
+            return cls(
+                sender, transceiver, pair, use_gso=use_gso, playout_delay_id=playout_delay_id
+            )
         except (AttributeError, IndexError, KeyError) as exc:  # an aiortc we do not know
             log.warning("direct RTP path unavailable (%s); using aiortc's sender", exc)
             return None
@@ -126,21 +157,6 @@ class RtpWriter:
             and self._dtls.state == "connected"
             and self._ice._nominated.get(1) is self._pair
         )
-
-    def _ext_template(self) -> tuple[bytes, bytes, bool]:
-        """Header-extension bytes before and after abs-send-time's 3 bytes (mid is fixed)."""
-        self._ext.abs_send_time = 0
-        profile, low = self._ext_map.set(self._ext)
-        if not low:
-            return b"", b"", False
-        self._ext.abs_send_time = 0xFFFFFF
-        _, high = self._ext_map.set(self._ext)
-        head = struct.pack("!HH", profile, len(low) // 4)
-        diff = [i for i, (a, b) in enumerate(zip(low, high, strict=True)) if a != b]
-        if not diff:  # abs-send-time not negotiated
-            return head + low, b"", False
-        at = diff[0]
-        return head + low[:at], low[at + 3 :], True
 
     def send_frame(self, payloads: list[bytes], timestamp: int, ntp: int) -> bool:
         """Send one frame's payloads; False when this viewer's transport is gone.

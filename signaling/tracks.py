@@ -82,6 +82,7 @@ class PacketTrack(MediaStreamTrack):
         self._transceiver: RTCRtpTransceiver | None = None
         self._ended = asyncio.Event()
         self.keyframe_requests = 0
+        self.playout_delay_id: int | None = None  # negotiated playout-delay extension
 
     @property
     def writer(self) -> RtpWriter | None:
@@ -121,7 +122,12 @@ class PacketTrack(MediaStreamTrack):
 
     def _start(self) -> None:
         if self._broadcast is not None and self._sender is not None and self._transceiver:
-            writer = RtpWriter.create(self._sender, self._transceiver, use_gso=self._udp_gso)
+            writer = RtpWriter.create(
+                self._sender,
+                self._transceiver,
+                use_gso=self._udp_gso,
+                playout_delay_id=self.playout_delay_id,
+            )
             if writer is not None:
                 self._writer = writer
                 self._sender._retransmit = writer.retransmit  # type: ignore[method-assign]

@@ -78,6 +78,8 @@ async def test_page_plays_live_video(relay: RunningRelay, page: Page) -> None:
     assert fps is not None and "fps" in fps
     (session,) = relay.peers.sessions.values()
     assert session.track.mode == "direct"
+    # Chromium offered the playout-delay extension; the relay sends min = max = 0 with it.
+    assert session.track.playout_delay_id is not None
 
 
 async def test_page_shows_a_clear_message_when_it_cannot_connect(
