@@ -10,16 +10,19 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from signaling.datachannel import MAX_MESSAGE_BYTES, control_channel, valid_id
 from signaling.ice import IcePolicy
 from signaling.peers import PeerManager
 from signaling.whep import WhepEndpoints, WhepStream, json_error
 
+from . import controlschema
 from .cameras import Camera, Cameras
 from .config import RelayConfig
 
@@ -61,12 +64,17 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         cam = cameras.get(name)
         if cam is None:
             return None
-        return WhepStream(source=cam.pipeline.fanout, max_viewers=cfg.max_viewers)
+        return WhepStream(
+            source=cam.pipeline.fanout,
+            max_viewers=cfg.max_viewers,
+            on_datachannel=control_channel(cam.control) if cam.control else None,
+        )
 
     WhepEndpoints(peers, resolve, cfg.default_camera).add_routes(app)
     app.router.add_get("/", viewer_page)
     app.router.add_get("/api/cameras", api_cameras)
     app.router.add_get("/api/cameras/{name}", api_camera)
+    app.router.add_post("/api/cameras/{name}/control", api_control)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
@@ -110,6 +118,7 @@ async def viewer_page(request: web.Request) -> web.Response:
             "camera": name,
             "cameras": [c.name for c in cfg.cameras],
             "ice_servers": json.dumps(ice),
+            "control_schema": json.dumps(controlschema.schema()),
         },
     )
 
@@ -121,6 +130,49 @@ async def api_cameras(request: web.Request) -> web.Response:
 
 async def api_camera(request: web.Request) -> web.Response:
     return web.json_response(_camera_info(request.app, _camera_or_404(request)))
+
+
+# HTTP status for each error code of the control protocol.
+CONTROL_HTTP_STATUS = MappingProxyType(
+    {
+        "invalid": 400,
+        "forbidden": 403,
+        "busy": 429,
+        "camera_rejected": 502,
+        "camera_unreachable": 502,
+        "timeout": 504,
+    }
+)
+
+
+async def api_control(request: web.Request) -> web.Response:
+    """``POST /api/cameras/{name}/control``: one request of the data channel protocol over HTTP.
+
+    The body is ``{"var": ..., "val": ...}`` (``op`` defaults to ``set``) or ``{"op": "get"}``;
+    ``id`` is optional and echoed. The reply is the data channel's reply.
+    """
+    cam = _camera_or_404(request)
+    if cam.control is None:
+        return json_error(503, "not_ready", f"camera {cam.name!r} has no control server")
+    limit = MAX_MESSAGE_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        return json_error(400, "invalid", f"not JSON: {exc}")
+    if not isinstance(data, dict):
+        return json_error(400, "invalid", "the body must be a JSON object")
+    if data.get("id") is not None and not valid_id(data["id"]):
+        return json_error(400, "invalid", "'id' must be a string or an integer")
+    message = {"op": "set", **data}
+    reply = await cam.control.handle(message)
+    out = {"id": data.get("id"), **reply}
+    status = 200 if reply.get("ok") else CONTROL_HTTP_STATUS.get(reply.get("error", ""), 502)
+    return web.json_response(out, status=status)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -15,6 +15,8 @@ from typing import Any
 
 from .camera import CameraIngest, IngestState
 from .config import CameraConfig, RelayConfig, SimulatorConfig
+from .control import CameraControl
+from .forwarder import ForwarderConfig
 from .pipeline import CameraPipeline, JpegFrame
 from .simulator import SimulatedCamera, SimulatorOptions
 
@@ -24,13 +26,21 @@ log = logging.getLogger(__name__)
 class Camera:
     """One camera's whole life in the relay."""
 
-    def __init__(self, cfg: CameraConfig, simulator: SimulatorConfig | None = None) -> None:
+    def __init__(
+        self,
+        cfg: CameraConfig,
+        simulator: SimulatorConfig | None = None,
+        control: ForwarderConfig | None = None,
+    ) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self._simulator_cfg = simulator
         self.simulator: SimulatedCamera | None = None
         self.pipeline = CameraPipeline(cfg.name, cfg.encoder)
         self.ingest: CameraIngest | None = None
+        # The board's control server; created on start, once its URL is known.
+        self.control: CameraControl | None = None
+        self._control_cfg = control
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = time.time()
 
@@ -58,6 +68,12 @@ class Camera:
             )
             self.cfg = cfg
             log.info("camera %s: built-in simulator at %s", cfg.name, cfg.stream_url)
+        control_url = cfg.resolved_control_url()
+        if control_url is not None:
+            self.control = CameraControl(
+                cfg.name, control_url, self._control_cfg, stream_connected=lambda: self.connected
+            )
+            await self.control.start()
         self.ingest = CameraIngest(cfg, self._on_frame, self._on_state)
         self._tasks = [
             asyncio.create_task(self.pipeline.run(), name=f"pipeline-{cfg.name}"),
@@ -69,6 +85,8 @@ class Camera:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.control is not None:
+            await self.control.stop()
         self.pipeline.close()
         if self.simulator is not None:
             with contextlib.suppress(Exception):
@@ -76,9 +94,13 @@ class Camera:
 
     def _on_frame(self, jpeg: JpegFrame) -> None:
         self.pipeline.submit(jpeg)
+        if self.control is not None:
+            self.control.on_jpeg(jpeg.data, time.monotonic())
 
     def _on_state(self, state: IngestState) -> None:
         log.info("camera %s: %s", self.name, "online" if state.connected else "offline")
+        if self.control is not None:
+            self.control.on_stream_state(state.connected)
 
     @property
     def connected(self) -> bool:
@@ -95,10 +117,11 @@ class Camera:
             "fps_in": st.fps_in.rate(),
             "fps_out": p.stats.fps_out.rate(),
             "viewers": viewers,
-            "camera": {},
+            "camera": dict(self.control.status or {}) if self.control else {},
             "last_error": st.last_error,
             "stream_url": self.cfg.stream_url,
             "simulated": self.simulator is not None,
+            "control": self.control.info() if self.control else None,
             "ingest": self.ingest.counters() if self.ingest else {},
             "pipeline": {
                 "frames_in": p.stats.frames_in,

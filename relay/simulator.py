@@ -30,9 +30,10 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -133,6 +134,20 @@ class Faults:
     stream_http_500: bool = False
     # Send the stream no faster than this (small writes, like weak WiFi); 0 = unlimited.
     drip_bytes_per_second: int = 0
+    # Control server. ``control_*_every`` count /control requests (1-based), except
+    # control_reset_every, which counts every request the control server reads.
+    # Answer every Nth /control with 500 and apply nothing (a sensor setter failing).
+    control_500_every: int = 0
+    # Reset the connection instead of answering every Nth request; nothing is applied.
+    control_reset_every: int = 0
+    # Hold every Nth /control for control_delay_seconds, then apply and answer it; the
+    # httpd serves nothing else meanwhile.
+    control_delay_every: int = 0
+    control_delay_seconds: float = 3.0
+    # On every Nth /control: reset it and refuse control connections for
+    # control_outage_seconds (WiFi drop-out); the stream and the settings stay.
+    control_outage_every: int = 0
+    control_outage_seconds: float = 2.0
     # Seed for the garbage and corruption bytes.
     seed: int = 0
 
@@ -148,6 +163,16 @@ class Faults:
             for f in fields(self)
             if getattr(self, f.name) != getattr(default, f.name)
         )
+
+
+@dataclass(frozen=True)
+class ControlRecord:
+    """One request the control server read, for tests and diagnostics."""
+
+    at: float  # time.monotonic() when it was read
+    path: str
+    query: str | None
+    status: int | None  # None: reset without an answer
 
 
 @dataclass
@@ -759,6 +784,8 @@ class SimulatedCamera:
         self._stream_slot = asyncio.Lock()
         self._stream_waiting = 0
         self._control_lock = asyncio.Lock()
+        self._control_conn_tasks: set[asyncio.Task[Any]] = set()
+        self._control_down = False
         self._running = False
         self._down = False
         self._counter = 0
@@ -769,6 +796,9 @@ class SimulatedCamera:
         self.stream_clients_waited = 0
         self.stream_clients_refused = 0
         self.control_requests = 0
+        self.control_commands = 0  # /control requests among them
+        self.control_log: deque[ControlRecord] = deque(maxlen=100_000)
+        self.control_outages = 0
         self.reboots = 0
         self.render_count = 0
         self.render_seconds_total = 0.0
@@ -956,9 +986,10 @@ class SimulatedCamera:
                     return
                 if request is None:
                     return
-                self.control_requests += 1
-                async with self._control_lock:  # the board's httpd: one request at a time
-                    response = await self._handle_control(request)
+                response = await self._control_request(request)
+                if response is None:
+                    _reset(writer)
+                    return
                 writer.write(response.data)
                 await writer.drain()
                 if (
@@ -967,7 +998,72 @@ class SimulatedCamera:
                 ):
                     return
 
-        await self._connection(writer, serve)
+        task = asyncio.current_task()
+        assert task is not None
+        self._control_conn_tasks.add(task)
+        try:
+            await self._connection(writer, serve)
+        finally:
+            self._control_conn_tasks.discard(task)
+
+    async def _control_request(self, request: Request) -> Response | None:
+        """Serve one control-server request with its faults; None: reset instead of answering."""
+        self.control_requests += 1
+        faults = self.options.faults
+        command = request.path == "/control"
+        if command:
+            self.control_commands += 1
+        record = ControlRecord(time.monotonic(), request.path, request.query, None)
+        if Faults.hits(faults.control_reset_every, self.control_requests):
+            self.control_log.append(record)
+            return None
+        if command and Faults.hits(faults.control_outage_every, self.control_commands):
+            self.control_log.append(record)
+            self._spawn(self.control_outage(faults.control_outage_seconds))
+            return None
+        async with self._control_lock:  # the board's httpd: one request at a time
+            if command and Faults.hits(faults.control_delay_every, self.control_commands):
+                await asyncio.sleep(faults.control_delay_seconds)
+            if command and Faults.hits(faults.control_500_every, self.control_commands):
+                response = Response(http_error(500))
+            else:
+                response = await self._handle_control(request)
+        self.control_log.append(replace(record, status=int(response.data[9:12])))
+        return response
+
+    async def control_outage(self, seconds: float) -> None:
+        """The control server drops its connections and refuses new ones for ``seconds``.
+
+        The stream and the sensor settings are untouched, as when WiFi drops only the
+        control requests of a busy board.
+        """
+        if not self.is_up or self._control_down:
+            return
+        self._control_down = True
+        self.control_outages += 1
+        try:
+            if self._control_server is not None:
+                self._control_server.close()
+            me = asyncio.current_task()
+            tasks = [t for t in self._control_conn_tasks if t is not me]
+            for task in tasks:
+                self._abort_writer(task)
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(seconds)
+            server = self._control_server
+            # A reboot meanwhile has already opened a new control server.
+            if self.is_up and (server is None or not server.is_serving()):
+                self._control_server = await asyncio.start_server(
+                    self._on_control, self.options.host, self._control_port, limit=8192
+                )
+        finally:
+            self._control_down = False
+
+    @property
+    def control_is_up(self) -> bool:
+        """The control server accepts connections."""
+        return self.is_up and not self._control_down
 
     async def _on_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def serve() -> None:
@@ -1359,6 +1455,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--drip", type=int, default=0, metavar="BYTES_PER_S", help="send the stream this slowly"
     )
     g.add_argument("--seed", type=int, default=0, help="seed for garbage and corruption bytes")
+    c = parser.add_argument_group("control server faults (N counts /control requests; 0 is off)")
+    c.add_argument(
+        "--control-500-every", type=int, default=0, metavar="N", help="answer 500, apply nothing"
+    )
+    c.add_argument(
+        "--control-reset-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reset every Nth control-server request (any path) without answering",
+    )
+    c.add_argument("--control-delay-every", type=int, default=0, metavar="N", help="answer late")
+    c.add_argument(
+        "--control-delay",
+        type=float,
+        default=f.control_delay_seconds,
+        metavar="S",
+        help="how late (the control server is busy meanwhile)",
+    )
+    c.add_argument(
+        "--control-outage-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reset, then refuse control connections for a while",
+    )
+    c.add_argument(
+        "--control-outage-seconds",
+        type=float,
+        default=f.control_outage_seconds,
+        metavar="S",
+        help="how long the control server stays away",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
@@ -1397,6 +1526,12 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
             stream_http_500=args.stream_500,
             drip_bytes_per_second=args.drip,
             seed=args.seed,
+            control_500_every=args.control_500_every,
+            control_reset_every=args.control_reset_every,
+            control_delay_every=args.control_delay_every,
+            control_delay_seconds=args.control_delay,
+            control_outage_every=args.control_outage_every,
+            control_outage_seconds=args.control_outage_seconds,
         ),
     )
 

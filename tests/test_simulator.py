@@ -760,3 +760,105 @@ def test_command_line_options() -> None:
         parser.parse_args(["--framesize", "QVGA", "--legacy-framesize-enum"])
     )
     assert legacy.framesize == 5 and legacy.stream_port == 81
+
+
+# ---------------------------------------------------------------- control server faults
+
+
+async def _control_reply(cam: SimulatedCamera, target: str) -> bytes | None:
+    """The whole answer to one request on a fresh connection; None if it was reset unanswered."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", cam.control_port)
+    try:
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: cam\r\n\r\n".encode())
+        await writer.drain()
+        try:
+            head, body = await read_response(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        return head + body
+    finally:
+        writer.close()
+
+
+async def test_fault_control_500_applies_nothing() -> None:
+    async with simulator(faults=Faults(control_500_every=2)) as cam:
+        assert await _control_reply(cam, "/control?var=brightness&val=1") == OK_EMPTY
+        assert await _control_reply(cam, "/control?var=brightness&val=2") == SERVER_ERROR
+        assert (await _control_reply(cam, "/status") or b"").startswith(b"HTTP/1.1 200 OK")
+        assert cam.status()["brightness"] == 1
+        assert await _control_reply(cam, "/control?var=brightness&val=-1") == OK_EMPTY
+        assert await _control_reply(cam, "/control?var=contrast&val=1") == SERVER_ERROR
+        assert (cam.status()["brightness"], cam.status()["contrast"]) == (-1, 0)
+        assert [(r.path, r.status) for r in cam.control_log] == [
+            ("/control", 200),
+            ("/control", 500),
+            ("/status", 200),
+            ("/control", 200),
+            ("/control", 500),
+        ]
+        assert cam.control_log[0].query == "var=brightness&val=1"
+
+
+async def test_fault_control_reset_counts_every_request() -> None:
+    async with simulator(faults=Faults(control_reset_every=2)) as cam:
+        assert await _control_reply(cam, "/control?var=awb&val=0") == OK_EMPTY
+        assert await _control_reply(cam, "/status") is None
+        assert await _control_reply(cam, "/control?var=awb_gain&val=0") == OK_EMPTY
+        assert await _control_reply(cam, "/control?var=agc&val=0") is None
+        status = cam.status()
+        assert (status["awb"], status["awb_gain"], status["agc"]) == (0, 0, 1)
+        assert [r.status for r in cam.control_log] == [200, None, 200, None]
+
+
+async def test_fault_control_delay_holds_the_whole_control_server() -> None:
+    async with simulator(faults=Faults(control_delay_every=1, control_delay_seconds=0.4)) as cam:
+        t0 = time.monotonic()
+        slow = asyncio.create_task(_control_reply(cam, "/control?var=quality&val=30"))
+        await asyncio.sleep(0.05)
+        status = await _control_reply(cam, "/status")  # waits: one request at a time
+        took = time.monotonic() - t0
+        assert await slow == OK_EMPTY
+        assert status is not None and b'"quality":30' in status
+        assert 0.38 <= took < 1.5
+
+
+async def test_fault_control_outage_refuses_then_comes_back_with_settings() -> None:
+    async with simulator(faults=Faults(control_outage_every=2, control_outage_seconds=0.5)) as cam:
+        stream = await StreamClient.open(cam)
+        await stream.head()
+        await stream.frame()
+        assert await _control_reply(cam, "/control?var=hmirror&val=1") == OK_EMPTY
+        assert await _control_reply(cam, "/control?var=vflip&val=1") is None
+        await asyncio.sleep(0.05)
+        assert not cam.control_is_up and cam.control_outages == 1
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", cam.control_port)
+        await stream.frame()  # the stream carries on
+        deadline = time.monotonic() + 3
+        while not cam.control_is_up and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert cam.control_is_up
+        status = await _control_reply(cam, "/status")
+        assert status is not None and b'"hmirror":1' in status  # settings kept
+        assert cam.status()["hmirror"] == 1
+        stream.close()
+
+
+def test_control_fault_command_line_options() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    opts = options_from_args(
+        parser.parse_args(
+            ["--control-500-every", "3", "--control-reset-every", "4", "--control-delay-every",
+             "5", "--control-delay", "6.5", "--control-outage-every", "7",
+             "--control-outage-seconds", "1.5"]
+        )
+    )  # fmt: skip
+    f = opts.faults
+    assert (f.control_500_every, f.control_reset_every, f.control_delay_every) == (3, 4, 5)
+    assert (f.control_delay_seconds, f.control_outage_every, f.control_outage_seconds) == (
+        6.5,
+        7,
+        1.5,
+    )
+    assert "control_500_every=3" in f.describe()

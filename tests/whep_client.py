@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import av
 import numpy as np
 from aiortc import (
     RTCConfiguration,
+    RTCDataChannel,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCSessionDescription,
@@ -46,6 +51,11 @@ class WhepViewer:
     receiver: RTCRtpReceiver | None = None
     _task: asyncio.Task[None] | None = None
     _new_frame: asyncio.Event = field(default_factory=asyncio.Event)
+    # The `control` data channel, when connect(channel=True); every message it received.
+    channel: RTCDataChannel | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    _new_message: asyncio.Event = field(default_factory=asyncio.Event)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -54,7 +64,12 @@ class WhepViewer:
         pc = self.pc
         self.receiver = pc.addTransceiver("video", direction="recvonly").receiver
         if channel:
-            pc.createDataChannel("control")
+            self.channel = pc.createDataChannel("control")
+
+            @self.channel.on("message")
+            def _on_message(data: str | bytes) -> None:
+                self.messages.append(json.loads(data))
+                self._new_message.set()
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
@@ -111,6 +126,40 @@ class WhepViewer:
             self._new_frame.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_frame.wait(), remaining)
+
+    async def wait_message(
+        self, where: Callable[[dict[str, Any]], bool], timeout: float = 10.0, start: int = 0
+    ) -> dict[str, Any]:
+        """The first control message from index ``start`` on that matches ``where``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for msg in self.messages[start:]:
+                if where(msg):
+                    return msg
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching control message in {timeout} s")
+            self._new_message.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_message.wait(), remaining)
+
+    def send(self, message: dict[str, Any] | str) -> Any:
+        """Send one control message (an object gets a fresh id unless it has one); its id."""
+        assert self.channel is not None
+        if isinstance(message, str):
+            self.channel.send(message)
+            return None
+        message = {"id": next(self._ids), **message}
+        self.channel.send(json.dumps(message))
+        return message["id"]
+
+    async def request(self, message: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send a control request and wait for the reply with its id."""
+        start = len(self.messages)
+        rid = self.send(message)
+        return await self.wait_message(
+            lambda m: "op" not in m and m.get("id") == rid, timeout, start
+        )
 
     async def send_pli(self) -> None:
         """Ask the sender for a keyframe, as a browser does after packet loss."""

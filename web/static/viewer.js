@@ -1,4 +1,5 @@
 import { WhepSession } from "/static/whep.js";
+import { startControls } from "/static/controls.js";
 
 const fmt = {
   bitrate: (bps) => bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`,
@@ -39,7 +40,7 @@ function watchStats(session, el) {
   }, 1000);
 }
 
-export function startViewer({ camera, iceServers, video, badge, message, stats }) {
+export function startViewer({ camera, iceServers, video, badge, message, stats, controls, controlSchema }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
     iceServers,
@@ -57,6 +58,7 @@ export function startViewer({ camera, iceServers, video, badge, message, stats }
     }
   });
   watchStats(session, stats);
+  if (controls && controlSchema) window.relayControls = startControls({ session, root: controls, schema: controlSchema });
   addEventListener("pagehide", () => session.stop());
   session.start();
   window.relaySession = session; // for debugging from the console

@@ -1,0 +1,199 @@
+"""The ``control`` data channel: JSON requests in, exactly one reply each, pushes out.
+
+Each message is one JSON object with an ``id`` (a string or an integer the
+client chooses). This module checks the envelope (size, JSON, object, id)
+and how many requests one viewer has outstanding; what a request means is up
+to the handler the application passes in, which answers with a reply object
+(the id is added here) and pushes messages such as ``{"op": "state", ...}``
+to every subscribed channel. Malformed messages are answered ``invalid``
+with ``"id": null`` when no usable id could be read; the channel stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from aiortc import RTCDataChannel
+
+from .peers import DataChannelHandler, Session
+
+log = logging.getLogger(__name__)
+
+CHANNEL_LABEL = "control"
+MAX_MESSAGE_BYTES = 4096
+MAX_OUTSTANDING = 128  # per channel; past it requests are answered `busy`
+MAX_BUFFERED_BYTES = 1 << 20  # pushes are skipped while a viewer's channel is this backed up
+MAX_ID_LENGTH = 128
+MAX_JSON_INT = 2**53
+
+Push = Callable[[dict[str, Any]], None]
+
+
+class ControlHandler(Protocol):
+    async def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        """The reply to one request object (without its id)."""
+        ...
+
+    def subscribe(self, push: Push) -> Callable[[], None]:
+        """Deliver pushed messages (starting with the current state); returns unsubscribe."""
+        ...
+
+
+class EnvelopeError(ValueError):
+    """A message that is not a request; ``id`` is what could be read of its id."""
+
+    def __init__(self, message: str, request_id: Any = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+def valid_id(value: Any) -> bool:
+    """Ids are strings (up to 128 characters) or integers that JSON numbers keep exact."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return len(value) <= MAX_ID_LENGTH
+    return isinstance(value, int) and abs(value) <= MAX_JSON_INT
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_envelope(data: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    """The request object of one message; raises EnvelopeError."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > max_bytes:
+        raise EnvelopeError(f"message too large: {size} bytes (limit {max_bytes})")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EnvelopeError("binary messages must be UTF-8 JSON text") from exc
+    try:
+        message = json.loads(data, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise EnvelopeError(f"not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise EnvelopeError("a request is a JSON object")
+    if "id" not in message:
+        raise EnvelopeError("missing 'id'")
+    request_id = message["id"]
+    if not valid_id(request_id):
+        raise EnvelopeError("'id' must be a string (up to 128 characters) or an integer")
+    return message
+
+
+class ControlChannel:
+    """Serves one viewer's ``control`` channel until it or its session closes."""
+
+    def __init__(
+        self,
+        channel: RTCDataChannel,
+        handler: ControlHandler,
+        *,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        max_outstanding: int = MAX_OUTSTANDING,
+    ) -> None:
+        self.channel = channel
+        self.handler = handler
+        self.max_message_bytes = max_message_bytes
+        self.max_outstanding = max_outstanding
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.closed = False
+        self.received = 0
+        self.replied = 0
+        self.pushed = 0
+        self.pushes_skipped = 0
+
+    def start(self) -> None:
+        self.channel.on("message", self._on_message)
+        self.channel.on("close", self.close)
+        self._unsubscribe = self.handler.subscribe(self._push)
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._tasks)
+
+    def _on_message(self, data: str | bytes) -> None:
+        if self.closed:
+            return
+        self.received += 1
+        try:
+            message = parse_envelope(data, self.max_message_bytes)
+        except EnvelopeError as exc:
+            self._reply(exc.request_id, {"ok": False, "error": "invalid", "message": str(exc)})
+            return
+        request_id = message["id"]
+        if len(self._tasks) >= self.max_outstanding:
+            self._reply(
+                request_id,
+                {
+                    "ok": False,
+                    "error": "busy",
+                    "message": f"{len(self._tasks)} requests of this viewer are pending",
+                },
+            )
+            return
+        task = asyncio.ensure_future(self._serve(request_id, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, request_id: Any, message: dict[str, Any]) -> None:
+        try:
+            reply = await self.handler.handle(message)
+        except Exception:
+            log.exception("control request %r failed", request_id)
+            reply = {"ok": False, "error": "internal", "message": "the relay failed to answer"}
+        self._reply(request_id, reply)
+
+    def _reply(self, request_id: Any, body: dict[str, Any]) -> None:
+        if self._send({"id": request_id, **body}):
+            self.replied += 1
+
+    def _push(self, message: dict[str, Any]) -> None:
+        # A viewer that does not read its channel misses states; the next one replaces them.
+        if self.channel.bufferedAmount > MAX_BUFFERED_BYTES:
+            self.pushes_skipped += 1
+            return
+        if self._send(message):
+            self.pushed += 1
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        if self.closed or self.channel.readyState != "open":
+            return False
+        try:
+            self.channel.send(json.dumps(message, separators=(",", ":")))
+        except Exception as exc:  # the transport may be closing underneath
+            log.debug("control channel send failed: %s", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop pushing and drop pending replies (the requests themselves still complete)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def control_channel(handler: ControlHandler) -> DataChannelHandler:
+    """A WhepStream ``on_datachannel`` hook serving the channels labelled ``control``."""
+
+    def on_datachannel(session: Session, channel: RTCDataChannel) -> None:
+        if channel.label != CHANNEL_LABEL:
+            return
+        served = ControlChannel(channel, handler)
+        served.start()
+        session.on_close.append(lambda _session: served.close())
+
+    return on_datachannel
