@@ -6,6 +6,7 @@ This is the one place where the camera side (``relay``) and the WebRTC side
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -176,7 +177,14 @@ async def api_control(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    """Alive; with the counts a soak test watches for leaks."""
+    return web.json_response(
+        {
+            "ok": True,
+            "sessions": request.app[PEERS].count(),
+            "tasks": len(asyncio.all_tasks()),
+        }
+    )
 
 
 async def readyz(request: web.Request) -> web.Response:
