@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import av
+import numpy as np
 
 from .config import EncoderConfig
-from .decode import DecodeError, JpegDecoder
+from .decode import DecodeError, JpegDecoder, bgr_to_yuv420
 from .encoder import VIDEO_CLOCK, KeyframePolicy, Vp8Encoder
 from .fanout import EncodedFrame, Fanout
 from .stats import LatencyRecorder, RateMeter
@@ -98,6 +100,9 @@ class CameraPipeline:
         self._slot: LatestSlot[JpegFrame] = LatestSlot()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"pipeline-{name}")
         self._decoder = JpegDecoder()
+        # OpenCV processing between decode and encode (BGR in, BGR out), run in the
+        # worker thread; None keeps the fast path that decodes straight to 4:2:0.
+        self.processor: Callable[[np.ndarray], np.ndarray] | None = None
         self._encoder = Vp8Encoder(encoder)
         self._keyframes = KeyframePolicy(
             min_gap=encoder.keyframe_min_gap, interval=encoder.keyframe_interval
@@ -156,8 +161,12 @@ class CameraPipeline:
     def _work(self, jpeg: JpegFrame, pts: int, keyframe: bool) -> _WorkResult | None:
         """Runs in the camera's worker thread; touches nothing the loop uses."""
         t0 = time.perf_counter()
+        processor = self.processor
         try:
-            frame = self._decoder.decode_yuv420(jpeg.data)
+            if processor is None:
+                frame = self._decoder.decode_yuv420(jpeg.data)
+            else:
+                frame = bgr_to_yuv420(processor(self._decoder.decode_bgr(jpeg.data)))
         except DecodeError as exc:
             log.debug("camera %s: frame %d dropped: %s", self.name, jpeg.seq, exc)
             return None
