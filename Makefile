@@ -43,6 +43,7 @@ format: $(VENV)/.test-installed
 # tests/netns-run makes: no packet of the suite leaves the machine.
 test: lint
 	bash tests/ensure-system-deps
+	bash bench/install-gstreamer
 	bash tests/netns-run $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Benchmarks: this relay against GStreamer, aiortc's examples and the board's own MJPEG.

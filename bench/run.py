@@ -231,6 +231,17 @@ async def _load(endpoint_url: str, count: int, duration: float, warmup: float) -
     return procs
 
 
+async def _finish(loads: list[Any]) -> None:
+    """Let load viewers end their sessions (DELETE) and exit; kill the ones that hang."""
+    for lp in loads:
+        try:
+            await asyncio.wait_for(lp.wait(), 15)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                lp.kill()
+            await lp.wait()
+
+
 async def cost_point(
     proc: Any, url: str, viewers: int, duration: float, relay_api: str | None
 ) -> dict[str, Any]:
@@ -265,10 +276,7 @@ async def cost_point(
     except Exception as exc:
         point["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        for lp in loads:
-            with contextlib.suppress(ProcessLookupError):
-                lp.kill()
-            await lp.wait()
+        await _finish(loads)
     if proc.poll() is not None:
         point["error"] = f"peer exited with code {proc.returncode}"
     return point
@@ -304,10 +312,7 @@ async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
             await loads[0].stdout.readline()
             info = get_json(api)
         finally:
-            for lp in loads:
-                with contextlib.suppress(ProcessLookupError):
-                    lp.kill()
-                await lp.wait()
+            await _finish(loads)
     lat = info["pipeline"]["latency_ms"]
     return {
         "framesize": framesize,
