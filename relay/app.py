@@ -25,7 +25,8 @@ from signaling.whep import WhepEndpoints, WhepStream, json_error
 
 from . import controlschema
 from .cameras import Camera, Cameras
-from .config import RelayConfig
+from .config import ProcessorConfig, RelayConfig
+from .processing import CameraChannel, RequestError, metrics_text
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,10 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         cfg = config_from_argv(list(cfg))
     app = web.Application(client_max_size=1024 * 1024)
     cameras = Cameras(cfg)
-    peers = PeerManager(IcePolicy(servers=cfg.ice.servers, addresses=cfg.ice.addresses))
+    peers = PeerManager(
+        IcePolicy(servers=cfg.ice.servers, addresses=cfg.ice.addresses),
+        zero_playout_delay=cfg.zero_playout_delay,
+    )
     app[CONFIG] = cfg
     app[CAMERAS] = cameras
     app[PEERS] = peers
@@ -68,7 +72,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         return WhepStream(
             source=cam.pipeline.fanout,
             max_viewers=cfg.max_viewers,
-            on_datachannel=control_channel(cam.control) if cam.control else None,
+            on_datachannel=control_channel(CameraChannel(cam.control, cam.processing)),
         )
 
     WhepEndpoints(peers, resolve, cfg.default_camera).add_routes(app)
@@ -76,6 +80,10 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
     app.router.add_get("/api/cameras", api_cameras)
     app.router.add_get("/api/cameras/{name}", api_camera)
     app.router.add_post("/api/cameras/{name}/control", api_control)
+    app.router.add_get("/api/cameras/{name}/processors", api_processors)
+    app.router.add_put("/api/cameras/{name}/processors", api_processors_replace)
+    app.router.add_post("/api/cameras/{name}/processors", api_processors_request)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
@@ -174,6 +182,92 @@ async def api_control(request: web.Request) -> web.Response:
     out = {"id": data.get("id"), **reply}
     status = 200 if reply.get("ok") else CONTROL_HTTP_STATUS.get(reply.get("error", ""), 502)
     return web.json_response(out, status=status)
+
+
+class _BadBody(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+async def _json_body(request: web.Request, limit: int = 64 * 1024) -> Any:
+    """The request's JSON body; raises _BadBody with the error answer."""
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise _BadBody(json_error(413, "too_large", f"requests are limited to {limit} bytes"))
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise _BadBody(json_error(400, "invalid", f"not JSON: {exc}")) from None
+
+
+async def api_processors(request: web.Request) -> web.Response:
+    """``GET /api/cameras/{name}/processors``: the chain, what may be added, recent events."""
+    proc = _camera_or_404(request).processing
+    return web.json_response(
+        {
+            "processors": proc.describe(),
+            "available": proc.available(),
+            "events": list(proc.events),
+        }
+    )
+
+
+async def api_processors_request(request: web.Request) -> web.Response:
+    """``POST /api/cameras/{name}/processors``: one data channel request (``action`` ...)."""
+    proc = _camera_or_404(request).processing
+    try:
+        data = await _json_body(request)
+    except _BadBody as bad:
+        return bad.response
+    if not isinstance(data, dict):
+        return json_error(400, "invalid", "the body must be a JSON object")
+    reply = await proc.handle({**data, "op": "processors"})
+    out = {"id": data.get("id"), **reply}
+    return web.json_response(out, status=200 if reply.get("ok") else 400)
+
+
+async def api_processors_replace(request: web.Request) -> web.Response:
+    """``PUT /api/cameras/{name}/processors``: a new chain, ``[{name, id?, enabled?, params?}]``."""
+    proc = _camera_or_404(request).processing
+    try:
+        data = await _json_body(request)
+    except _BadBody as bad:
+        return bad.response
+    if isinstance(data, dict):
+        data = data.get("processors")
+    if not isinstance(data, list):
+        return json_error(400, "invalid", "the body must be a list of processors")
+    specs = []
+    for item in data:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("id", ""), str)
+            or not isinstance(item.get("enabled", True), bool)
+            or not isinstance(item.get("params", {}), dict)
+            or set(item) - {"name", "id", "enabled", "params"}
+        ):
+            return json_error(
+                400, "invalid", "each processor is {name, id?, enabled?, params?}: " + repr(item)
+            )
+        specs.append(ProcessorConfig(**item))
+    try:
+        await asyncio.to_thread(proc.replace_all, specs)
+    except RequestError as exc:
+        return json_error(400, "invalid", str(exc))
+    proc.push_state()
+    return web.json_response({"ok": True, "processors": proc.describe()})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /metrics``: Prometheus text format."""
+    cams = request.app[CAMERAS].by_name.values()
+    return web.Response(
+        text=metrics_text(c.processing for c in cams),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

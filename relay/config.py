@@ -35,6 +35,16 @@ class EncoderConfig:
 
 
 @dataclass(frozen=True)
+class ProcessorConfig:
+    """One stage of a camera's processor chain (``[[cameras.processors]]``)."""
+
+    name: str = ""  # a built-in processor, or "package.module:Class" for a user processor
+    id: str | None = None  # how requests name this stage; default: the processor's name
+    enabled: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CameraConfig:
     """One camera: where its stream and control server are and how to treat its frames."""
 
@@ -48,6 +58,8 @@ class CameraConfig:
     backoff_min: float = 0.2
     backoff_max: float = 10.0
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    # The processor chain; None: every built-in, switched off (the viewer page turns them on).
+    processors: tuple[ProcessorConfig, ...] | None = None
 
     def resolved_control_url(self) -> str | None:
         if self.control_url:
@@ -92,6 +104,9 @@ class RelayConfig:
     ice: IceConfig = field(default_factory=IceConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     max_viewers: int = 200  # per camera; past it WHEP answers 503
+    # Send Chromium's playout-delay extension with min = max = 0. Off by default: Chromium
+    # then hands frames to its compositor sooner, but displays them no sooner (bench/RESULTS.md).
+    zero_playout_delay: bool = False
 
     def camera(self, name: str) -> CameraConfig | None:
         return next((c for c in self.cameras if c.name == name), None)
@@ -137,11 +152,28 @@ def _check_type(default: Any, value: Any, where: str) -> None:
 def _camera_from(data: Mapping[str, Any], where: str) -> CameraConfig:
     data = dict(data)
     enc = data.pop("encoder", {})
+    procs = data.pop("processors", None)
     if "url" in data:  # `url` reads better in a config file
         data["stream_url"] = data.pop("url")
     cam: CameraConfig = _build(CameraConfig, data, where)
     encoder: EncoderConfig = _build(EncoderConfig, enc, f"{where}.encoder")
-    return replace(cam, encoder=encoder)
+    cam = replace(cam, encoder=encoder)
+    if procs is not None:
+        if not isinstance(procs, list):
+            raise ConfigError(f"{where}: processors must be a list of tables")
+        stages = []
+        for i, raw in enumerate(procs):
+            here = f"{where}.processors[{i}]"
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+                raise ConfigError(f'{here}: needs name = "<processor>" or "module:Class"')
+            if not isinstance(raw.get("id", ""), str):
+                raise ConfigError(f"{here}: id must be a string")
+            if not isinstance(raw.get("params", {}), Mapping):
+                raise ConfigError(f"{here}: params must be a table")
+            stage: ProcessorConfig = _build(ProcessorConfig, raw, here)
+            stages.append(replace(stage, params=dict(stage.params)))
+        cam = replace(cam, processors=tuple(stages))
+    return cam
 
 
 def load_toml(path: str | os.PathLike[str]) -> RelayConfig:
@@ -255,5 +287,18 @@ def validate(cfg: RelayConfig) -> None:
             raise ConfigError(f"camera {cam.name}: encoder bitrate out of 100k..50M")
         if not 0 <= enc.cpu_used <= 16:
             raise ConfigError(f"camera {cam.name}: encoder cpu_used out of 0..16")
+        if cam.processors is not None:
+            _validate_processors(cam)
     if cfg.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"unknown log level {cfg.log_level!r}")
+
+
+def _validate_processors(cam: CameraConfig) -> None:
+    """Every stage names a loadable processor with valid parameters and a unique id."""
+    # Imported here: the processors pull in OpenCV, which plain config handling does not need.
+    from .processing import RequestError, build_stages
+
+    try:
+        build_stages(cam.processors or ())
+    except RequestError as exc:
+        raise ConfigError(f"camera {cam.name}: processors: {exc}") from exc

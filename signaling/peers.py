@@ -61,7 +61,7 @@ class PeerManager:
         disconnect_grace: float = 5.0,
         direct_rtp: bool = True,
         udp_gso: bool = True,
-        zero_playout_delay: bool = True,
+        zero_playout_delay: bool = False,
     ) -> None:
         self.ice = ice
         self.direct_rtp = direct_rtp  # False: every viewer through aiortc's own sender

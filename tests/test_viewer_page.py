@@ -78,8 +78,31 @@ async def test_page_plays_live_video(relay: RunningRelay, page: Page) -> None:
     assert fps is not None and "fps" in fps
     (session,) = relay.peers.sessions.values()
     assert session.track.mode == "direct"
-    # Chromium offered the playout-delay extension; the relay sends min = max = 0 with it.
-    assert session.track.playout_delay_id is not None
+    # The playout-delay extension is only accepted when configured (off by default).
+    assert session.track.playout_delay_id is None
+
+
+async def test_zero_playout_delay_is_negotiated_when_configured(page: Page) -> None:
+    from dataclasses import replace
+
+    from relay.config import RelayConfig
+
+    cfg = replace(RelayConfig(host="127.0.0.1", port=0), zero_playout_delay=True)
+    async with running_relay(cfg) as relay:
+        await page.goto(relay.base + "/")
+        await _playing(page)
+        (session,) = relay.peers.sessions.values()
+        # Chromium offered the extension; the relay accepted it and sends min = max = 0.
+        assert session.track.playout_delay_id is not None
+        assert session.track.writer is not None
+        frames0 = await page.eval_on_selector(
+            "#video", "v => v.getVideoPlaybackQuality().totalVideoFrames"
+        )
+        await page.wait_for_timeout(1000)
+        frames1 = await page.eval_on_selector(
+            "#video", "v => v.getVideoPlaybackQuality().totalVideoFrames"
+        )
+        assert frames1 - frames0 >= 15
 
 
 async def test_page_shows_a_clear_message_when_it_cannot_connect(
