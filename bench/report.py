@@ -273,7 +273,12 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         lines += [
             "## Soak",
             "",
-            f"{soak[-1]['t'] / 60:.0f} minutes of viewers joining and leaving: RSS "
+            (
+                "(From the last soak run, made separately.) "
+                if results.get("soak_from_earlier_run")
+                else ""
+            )
+            + f"{soak[-1]['t'] / 60:.0f} minutes of viewers joining and leaving: RSS "
             f"{min(rss):.1f}-{max(rss):.1f} MB (after the first quarter: "
             f"{min(tail):.1f}-{max(tail):.1f} MB), open fds {soak[0]['fds']} → "
             f"{soak[-1]['fds']}, asyncio tasks {soak[0].get('tasks')} → {soak[-1].get('tasks')}.",
