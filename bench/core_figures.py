@@ -12,59 +12,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import procstat
+from run import free_port, get_json, wait_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its waited-for children, from /proc."""
-    return sum(cpu_split(pid))
+    return procstat.sample(pid).cpu
 
 
 def cpu_split(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process and its waited-for children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-    return (utime + cutime) / CLK_TCK, (stime + cstime) / CLK_TCK
+    """(user, system) CPU seconds of the process tree."""
+    s = procstat.sample(pid)
+    return s.cpu - s.system, s.system
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.load(r)
-
-
-def wait_http(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            get_json(url)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
+def wait_http(url: str) -> None:
+    port = int(url.split(":")[2].split("/")[0])
+    wait_port(port)
 
 
 async def measure(base: str, relay_pid: int, viewers: int, duration: float) -> dict[str, Any]:
@@ -98,7 +71,7 @@ async def measure(base: str, relay_pid: int, viewers: int, duration: float) -> d
         "viewers": viewers,
         "relay_cpu_cores": round((c1 - c0) / (t1 - t0), 4),
         "relay_system_cores": round((s1 - s0) / (t1 - t0), 4),
-        "relay_rss_mb": round(rss_mb(relay_pid), 1),
+        "relay_rss_mb": round(procstat.sample(relay_pid).rss_mb, 1),
         "bitrate_kbps": round(
             (after["pipeline"]["bytes_out"] - before["pipeline"]["bytes_out"])
             * 8
