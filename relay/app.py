@@ -77,6 +77,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
 
     WhepEndpoints(peers, resolve, cfg.default_camera).add_routes(app)
     app.router.add_get("/", viewer_page)
+    app.router.add_get("/kiosk", kiosk_page)
     app.router.add_get("/api/cameras", api_cameras)
     app.router.add_get("/api/cameras/{name}", api_camera)
     app.router.add_post("/api/cameras/{name}/control", api_control)
@@ -129,6 +130,18 @@ async def viewer_page(request: web.Request) -> web.Response:
             "ice_servers": json.dumps(ice),
             "control_schema": json.dumps(controlschema.schema()),
         },
+    )
+
+
+async def kiosk_page(request: web.Request) -> web.Response:
+    """``GET /kiosk?camera=NAME``: full-screen video for a wall display, recovers by itself."""
+    cfg = request.app[CONFIG]
+    name = request.query.get("camera", cfg.default_camera)
+    if request.app[CAMERAS].get(name) is None:
+        return json_error(404, "not_found", f"no camera named {name!r}")
+    ice = [dict(s) for s in cfg.ice.servers]
+    return aiohttp_jinja2.render_template(
+        "kiosk.html", request, {"camera": name, "ice_servers": json.dumps(ice)}
     )
 
 

@@ -26,10 +26,23 @@ from .stats import RateMeter
 log = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+# Longest wait between attempts when the board answered (refused the connection, an HTTP
+# error, a dropped stream): it is rebooting or busy, a retry costs it nothing, and the video
+# must come back within a second of the board being ready. Silence (connect timeouts, no
+# route, a stalled stream) backs off up to the configured maximum.
+ANSWERED_RETRY_MAX = 0.5
 
 
 class StreamError(Exception):
-    """The stream connection failed; the message is what a user should read."""
+    """The stream connection failed; the message is what a user should read.
+
+    ``answered`` tells whether the board answered (an HTTP error, a closed stream) rather
+    than staying silent; it decides how soon to try again.
+    """
+
+    def __init__(self, message: str, *, answered: bool = True) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 @dataclass
@@ -40,8 +53,11 @@ class Backoff:
     maximum: float = 10.0
     attempt: int = 0
 
-    def next_delay(self, rng: random.Random) -> float:
-        cap = min(self.maximum, self.minimum * (2**self.attempt))
+    def next_delay(self, rng: random.Random, ceiling: float | None = None) -> float:
+        """The next wait; ``ceiling`` caps it below ``maximum`` for cheap retries."""
+        cap = min(self.maximum, self.minimum * (2 ** min(self.attempt, 32)))
+        if ceiling is not None:
+            cap = min(cap, ceiling)
         self.attempt += 1
         return rng.uniform(self.minimum, max(self.minimum, cap))
 
@@ -56,6 +72,12 @@ class IngestState:
     attempts: int = 0  # failed attempts since the last good connection
     last_error: str | None = None
     connections: int = 0
+    disconnects: int = 0  # streaming connections that ended
+    failed_attempts: int = 0  # connection attempts that produced no frame
+    refused: int = 0  # connections refused (a board booting)
+    connect_timeouts: int = 0
+    http_errors: int = 0  # stream answered with a status >= 400
+    stalls: int = 0  # the stall watchdog closed the connection
     frames: int = 0
     bytes: int = 0
     dropped_invalid: int = 0
@@ -94,17 +116,48 @@ class CameraIngest:
 
     async def run(self) -> None:
         """Runs until cancelled: one connection at a time, backoff between attempts."""
+        if self.state.since is None:
+            self.state.since = time.time()  # away since the relay started
         while True:
+            answered = True
             try:
                 await self._stream_once()
                 error = "camera closed the stream"
             except StreamError as exc:
                 error = str(exc)
-            except (OSError, WireError) as exc:
+                answered = exc.answered
+            except ConnectionRefusedError as exc:
+                self.state.refused += 1
+                error = f"connection refused: {exc.strerror or exc}"
+            except (ConnectionResetError, BrokenPipeError, WireError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
+            except OSError as exc:  # no route, host down: the board is not on the network
+                error = f"{type(exc).__name__}: {exc}"
+                answered = False
+            except Exception as exc:  # never let a surprise end the camera's ingest
+                log.exception("camera %s: unexpected ingest failure", self.cfg.name)
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                answered = False
+            if self.state.connected:
+                self.state.disconnects += 1
+            else:
+                self.state.failed_attempts += 1
             self._set_disconnected(error)
-            delay = self._backoff.next_delay(self._rng)
-            log.info("camera %s: %s; reconnecting in %.1f s", self.cfg.name, error, delay)
+            delay = self._backoff.next_delay(self._rng, ANSWERED_RETRY_MAX if answered else None)
+            # A board that is away for hours must not fill the log: the first few, then 1 in 20.
+            level = (
+                logging.INFO
+                if self.state.attempts <= 3 or self.state.attempts % 20 == 0
+                else logging.DEBUG
+            )
+            log.log(
+                level,
+                "camera %s: %s; attempt %d, reconnecting in %.1f s",
+                self.cfg.name,
+                error,
+                self.state.attempts,
+                delay,
+            )
             await asyncio.sleep(delay)
 
     def _set_connected(self) -> None:
@@ -136,7 +189,10 @@ class CameraIngest:
                 asyncio.open_connection(self._host, self._port), cfg.connect_timeout
             )
         except TimeoutError as exc:
-            raise StreamError(f"connect to {self._host}:{self._port} timed out") from exc
+            self.state.connect_timeouts += 1
+            raise StreamError(
+                f"connect to {self._host}:{self._port} timed out", answered=False
+            ) from exc
         self.state.connections += 1
         try:
             request = (
@@ -169,7 +225,8 @@ class CameraIngest:
             # Wait for bytes, but never longer than the stall watchdog allows.
             remaining = cfg.stall_timeout - (time.monotonic() - last_frame)
             if remaining <= 0:
-                raise StreamError(f"no complete frame for {cfg.stall_timeout:g} s")
+                self.state.stalls += 1
+                raise StreamError(f"no complete frame for {cfg.stall_timeout:g} s", answered=False)
             try:
                 async with asyncio.timeout(min(cfg.read_timeout, remaining)):
                     data = await reader.read(READ_SIZE)
@@ -184,6 +241,7 @@ class CameraIngest:
                 if not response.head_complete:
                     continue
                 if response.status is not None and response.status >= 400:
+                    self.state.http_errors += 1
                     raise StreamError(f"camera answered HTTP {response.status}")
                 boundary = boundary_from_content_type(response.headers.get("content-type", ""))
                 self._parser = MultipartParser(boundary, max_frame_size=cfg.max_frame_size)
@@ -213,6 +271,13 @@ class CameraIngest:
         live = self._parser.stats if self._parser is not None else None
         return {
             "connections": st.connections,
+            "disconnects": st.disconnects,
+            "failed_attempts": st.failed_attempts,
+            "refused": st.refused,
+            "connect_timeouts": st.connect_timeouts,
+            "http_errors": st.http_errors,
+            "stalls": st.stalls,
+            "attempts": st.attempts,
             "frames": st.frames,
             "bytes": st.bytes,
             "dropped_invalid": st.dropped_invalid + (live.dropped_invalid if live else 0),

@@ -18,6 +18,7 @@ from .config import CameraConfig, RelayConfig, SimulatorConfig
 from .control import CameraControl
 from .forwarder import ForwarderConfig
 from .pipeline import CameraPipeline, JpegFrame
+from .processing import CameraProcessing
 from .simulator import SimulatedCamera, SimulatorOptions
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ class Camera:
         self._simulator_cfg = simulator
         self.simulator: SimulatedCamera | None = None
         self.pipeline = CameraPipeline(cfg.name, cfg.encoder)
+        pipeline = self.pipeline
+        # The processor chain; the pipeline runs whichever chain is installed last.
+        self.processing = CameraProcessing(
+            cfg.name, cfg.processors, lambda chain: setattr(pipeline, "processor", chain)
+        )
         self.ingest: CameraIngest | None = None
         # The board's control server; created on start, once its URL is known.
         self.control: CameraControl | None = None
@@ -50,6 +56,7 @@ class Camera:
 
     async def start(self) -> None:
         cfg = self.cfg
+        self.processing.start()
         if cfg.stream_url is None:
             sim = self._simulator_cfg or SimulatorConfig()
             self.simulator = SimulatedCamera(
@@ -75,6 +82,9 @@ class Camera:
             )
             await self.control.start()
         self.ingest = CameraIngest(cfg, self._on_frame, self._on_state)
+        ingest = self.ingest
+        # The placeholder's banner reads the stream's state while the camera is away.
+        self.pipeline.link = lambda: (ingest.state.connected, ingest.state.attempts)
         self._tasks = [
             asyncio.create_task(self.pipeline.run(), name=f"pipeline-{cfg.name}"),
             asyncio.create_task(self.ingest.run(), name=f"ingest-{cfg.name}"),
@@ -123,17 +133,26 @@ class Camera:
             "simulated": self.simulator is not None,
             "control": self.control.info() if self.control else None,
             "ingest": self.ingest.counters() if self.ingest else {},
+            "processing": [
+                {k: s[k] for k in ("id", "name", "enabled", "error", "ms")}
+                for s in self.processing.describe()
+            ],
             "pipeline": {
                 "frames_in": p.stats.frames_in,
                 "frames_encoded": p.stats.frames_encoded,
                 "dropped_busy": p.stats.dropped_busy,
                 "dropped_corrupt": p.stats.dropped_corrupt,
                 "dropped_idle": p.stats.dropped_idle,
+                "dropped_error": p.stats.dropped_error,
+                "away": p.away,
+                "away_periods": p.stats.away_periods,
+                "placeholder_frames": p.stats.placeholders,
                 "keyframes": p.stats.keyframes,
                 "bytes_out": p.stats.bytes_out,
                 "latency_ms": {
                     "wait": p.stats.wait.summary_ms(),
                     "decode": p.stats.decode.summary_ms(),
+                    "process": p.stats.process.summary_ms(),
                     "encode": p.stats.encode.summary_ms(),
                     "received_to_encoded": p.stats.to_encoded.summary_ms(),
                     "received_to_sent": p.fanout.stats.delivery.summary_ms(),

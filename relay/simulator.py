@@ -124,6 +124,10 @@ class Faults:
     corrupt_every: int = 0
     # Send every Nth JPEG without its last third (no EOI); Content-Length matches.
     truncate_every: int = 0
+    # Announce a Content-Length off by mislength_bytes for every Nth JPEG, alternately too
+    # long (the part swallows the next boundary) and too short (the JPEG loses its end).
+    mislength_every: int = 0
+    mislength_bytes: int = 64
     # After every Nth frame: drop all connections, refuse new ones for reboot_seconds,
     # then come back with default settings, like a brownout.
     reboot_every: int = 0
@@ -1167,14 +1171,19 @@ class SimulatedCamera:
             jpeg = corrupt_jpeg(jpeg, self._rng)
         if Faults.hits(faults.truncate_every, index):
             jpeg = jpeg[: max(4, len(jpeg) * 2 // 3)]
+        length = len(jpeg)
+        if Faults.hits(faults.mislength_every, index):
+            hit = index // faults.mislength_every
+            length += faults.mislength_bytes if hit % 2 else -faults.mislength_bytes
+            length = max(0, length)
         out = []
         if Faults.hits(faults.garbage_every, index):
             out.append(chunk(self._rng.randbytes(max(1, faults.garbage_bytes))))
         if self.options.legacy_stream_format:
-            out.append(chunk(LEGACY_STREAM_PART.format(len(jpeg)).encode()))
+            out.append(chunk(LEGACY_STREAM_PART.format(length).encode()))
         else:
             out.append(chunk(STREAM_BOUNDARY))
-            out.append(chunk(STREAM_PART.format(len(jpeg), x_timestamp(send_wall)).encode()))
+            out.append(chunk(STREAM_PART.format(length, x_timestamp(send_wall)).encode()))
         if Faults.hits(faults.drop_every, index):
             # The chunk announces the whole JPEG; the connection dies halfway through it.
             out.append(f"{len(jpeg):x}\r\n".encode() + jpeg[: len(jpeg) // 2])
@@ -1193,6 +1202,11 @@ class SimulatedCamera:
             return
         step = max(1, rate // 50)  # 50 small writes a second
         for pos in range(0, len(data), step):
+            if self.options.faults.drip_bytes_per_second <= 0:
+                # The drip was switched off mid-frame: the rest goes out at once.
+                writer.write(data[pos:])
+                await writer.drain()
+                return
             writer.write(data[pos : pos + step])
             await writer.drain()
             await asyncio.sleep(step / rate)
@@ -1442,6 +1456,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--truncate-every", type=int, default=0, metavar="N", help="JPEG without its end"
     )
     g.add_argument(
+        "--mislength-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="announce a wrong Content-Length (alternately too long and too short)",
+    )
+    g.add_argument("--mislength-bytes", type=int, default=f.mislength_bytes, metavar="B")
+    g.add_argument(
         "--reboot-every", type=int, default=0, metavar="N", help="drop all, refuse, reset settings"
     )
     g.add_argument(
@@ -1520,6 +1542,8 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
             garbage_bytes=args.garbage_bytes,
             corrupt_every=args.corrupt_every,
             truncate_every=args.truncate_every,
+            mislength_every=args.mislength_every,
+            mislength_bytes=args.mislength_bytes,
             reboot_every=args.reboot_every,
             reboot_seconds=args.reboot_seconds,
             refuse_first_seconds=args.refuse_first,

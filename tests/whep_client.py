@@ -37,6 +37,7 @@ class ReceivedFrame:
     send_ms: int
     arrived: float  # time.time()
     key_frame: bool
+    chroma: float = -1.0  # mean |U - 128| + |V - 128| when measured: 0 for a grey picture
 
 
 @dataclass
@@ -45,6 +46,7 @@ class WhepViewer:
 
     endpoint: str
     decode_code: bool = True
+    measure_chroma: bool = False
     pc: RTCPeerConnection = field(init=False)
     frames: list[ReceivedFrame] = field(default_factory=list)
     location: str | None = None
@@ -100,9 +102,16 @@ class WhepViewer:
                         frame.height, frame.planes[0].line_size
                     )[:, : frame.width]
                     send_ms, counter = read_code(luma)
+                chroma = _chroma(frame) if self.measure_chroma else -1.0
                 self.frames.append(
                     ReceivedFrame(
-                        frame.width, frame.height, counter, send_ms, arrived, frame.key_frame
+                        frame.width,
+                        frame.height,
+                        counter,
+                        send_ms,
+                        arrived,
+                        frame.key_frame,
+                        chroma,
                     )
                 )
                 self._new_frame.set()
@@ -177,3 +186,12 @@ class WhepViewer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.pc.close()
+
+
+def _chroma(frame: av.VideoFrame) -> float:
+    """How far from grey a yuv420p frame is: mean distance of its chroma from 128."""
+    total = 0.0
+    for plane in frame.planes[1:3]:
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        total += float(np.abs(rows[::2, : plane.width : 2].astype(np.int16) - 128).mean())
+    return total

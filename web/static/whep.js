@@ -25,8 +25,13 @@ export function lowLatency(receiver) {
 }
 
 export class WhepSession extends EventTarget {
-  constructor({ endpoint, iceServers = [], video, dataChannel = true }) {
+  // stallMs: a connected session that receives no video for this long is renegotiated
+  // (0: never). The relay sends frames even while its camera is away, so silence means
+  // the relay went away (restarted, crashed) while ICE still looked fine.
+  constructor({ endpoint, iceServers = [], video, dataChannel = true, stallMs = 5000 }) {
     super();
+    this.stallMs = stallMs;
+    this.mediaTimer = null;
     this.endpoint = endpoint;
     this.iceServers = iceServers;
     this.video = video;
@@ -58,6 +63,10 @@ export class WhepSession extends EventTarget {
     pc.addTransceiver("video", { direction: "recvonly" });
     if (this.wantChannel) {
       this.channel = pc.createDataChannel("control", { ordered: true });
+      // The relay closing the session (it shut down) closes the channel first.
+      this.channel.addEventListener("close", () => {
+        if (pc === this.pc && !this.stopped) this.scheduleRetry("the relay closed the session");
+      });
       this.dispatchEvent(new CustomEvent("channel", { detail: this.channel }));
     }
     pc.addEventListener("track", (ev) => {
@@ -72,6 +81,7 @@ export class WhepSession extends EventTarget {
       if (s === "connected") {
         this.attempt = 0;
         this.setState("connected");
+        this.watchMedia(pc);
       } else if (s === "failed" || s === "closed") {
         this.scheduleRetry(`connection ${s}`);
       } else if (s === "disconnected") {
@@ -119,9 +129,35 @@ export class WhepSession extends EventTarget {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
+  // Renegotiate when packets stop arriving on a connected session.
+  watchMedia(pc) {
+    clearInterval(this.mediaTimer);
+    if (!this.stallMs) return;
+    let packets = -1;
+    let since = performance.now();
+    this.mediaTimer = setInterval(async () => {
+      if (pc !== this.pc) return;
+      let now = packets;
+      try {
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "video") now = s.packetsReceived;
+        });
+      } catch (_) { return; }
+      if (pc !== this.pc) return;
+      if (now !== packets) {
+        packets = now;
+        since = performance.now();
+      } else if (performance.now() - since > this.stallMs) {
+        this.scheduleRetry("no video from the relay");
+      }
+    }, 1000);
+  }
+
   // Release everything of the current session (a kiosk runs for days).
   teardown() {
     clearTimeout(this.retryTimer);
+    clearInterval(this.mediaTimer);
+    this.mediaTimer = null;
     if (this.location) {
       fetch(this.location, { method: "DELETE", keepalive: true }).catch(() => {});
       this.location = null;

@@ -1,0 +1,68 @@
+// The kiosk page: one camera full screen on a wall display, for days, unattended.
+//
+// No controls. A small badge appears only when something is wrong (the relay is
+// unreachable, the session is being renegotiated, the camera is offline) and goes
+// away by itself. Sessions are renegotiated by WhepSession without reloading the
+// page, and each old peer connection, track and channel is released when replaced,
+// so the page does not grow. The screen is kept awake where the browser allows.
+
+import { WhepSession } from "/static/whep.js";
+
+// Placeholder frames come at several per second while the camera is away, so three
+// seconds without any packet mean the relay itself is gone.
+const STALL_MS = 3000;
+
+function keepScreenAwake() {
+  if (!("wakeLock" in navigator)) return;
+  let lock = null;
+  const acquire = async () => {
+    if (lock || document.visibilityState !== "visible") return;
+    try {
+      lock = await navigator.wakeLock.request("screen");
+      lock.addEventListener("release", () => { lock = null; });
+    } catch (_) { /* not allowed here (no user activation, insecure origin) */ }
+  };
+  // The browser releases the lock whenever the page is hidden; take it again on return.
+  document.addEventListener("visibilitychange", acquire);
+  acquire();
+}
+
+export function startKiosk({ camera, iceServers, video, badge }) {
+  const session = new WhepSession({
+    endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
+    iceServers,
+    video,
+    stallMs: STALL_MS,
+  });
+  let sessionState = "connecting";
+  let cameraOnline = true;
+  const show = () => {
+    let text = null;
+    let state = "warn";
+    if (sessionState === "error") { text = "relay unreachable, reconnecting"; state = "bad"; }
+    else if (sessionState !== "connected") text = "connecting";
+    else if (!cameraOnline) { text = "camera offline"; state = "bad"; }
+    badge.hidden = text === null;
+    badge.textContent = text || "";
+    badge.dataset.state = text === null ? "ok" : state;
+  };
+  session.addEventListener("state", (ev) => { sessionState = ev.detail.state; show(); });
+  session.addEventListener("channel", (ev) => {
+    const channel = ev.detail;
+    channel.addEventListener("message", (msg) => {
+      let data;
+      try { data = JSON.parse(msg.data); } catch (_) { return; }
+      if (data.op === "state") cameraOnline = Boolean(data.connected);
+      else if (data.op === "event" && data.kind === "camera_offline") cameraOnline = false;
+      else if (data.op === "event" && data.kind === "camera_online") cameraOnline = true;
+      else return;
+      show();
+    });
+  });
+  keepScreenAwake();
+  addEventListener("pagehide", () => session.stop());
+  show();
+  session.start();
+  window.kioskSession = session; // for tests and the console
+  return session;
+}
