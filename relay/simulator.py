@@ -42,35 +42,16 @@ import numpy as np
 
 from relay import framecode
 
+from .controlschema import NEW_TABLE, FrameSize
+
 # --------------------------------------------------------------------------- framesize tables
 
 
-@dataclass(frozen=True)
-class FrameSize:
-    name: str
-    width: int
-    height: int
-
-
-# esp32-camera since November 2024 (128X128 and 320X320 inserted).
-FRAMESIZES: tuple[FrameSize, ...] = (
-    FrameSize("96X96", 96, 96),
-    FrameSize("QQVGA", 160, 120),
-    FrameSize("128X128", 128, 128),
-    FrameSize("QCIF", 176, 144),
-    FrameSize("HQVGA", 240, 176),
-    FrameSize("240X240", 240, 240),
-    FrameSize("QVGA", 320, 240),
-    FrameSize("320X320", 320, 320),
-    FrameSize("CIF", 400, 296),
-    FrameSize("HVGA", 480, 320),
-    FrameSize("VGA", 640, 480),
-    FrameSize("SVGA", 800, 600),
-    FrameSize("XGA", 1024, 768),
-    FrameSize("HD", 1280, 720),
-    FrameSize("SXGA", 1280, 1024),
-    FrameSize("UXGA", 1600, 1200),
-)
+# esp32-camera since November 2024 (128X128 and 320X320 inserted), the relay's own table,
+# up to UXGA: the simulated board is a 2 MP OV2640.
+FRAMESIZES: tuple[FrameSize, ...] = NEW_TABLE.sizes[
+    : [f.name for f in NEW_TABLE.sizes].index("UXGA") + 1
+]
 
 # Older esp32-camera: the same sizes without 128X128 and 320X320.
 LEGACY_FRAMESIZES: tuple[FrameSize, ...] = tuple(

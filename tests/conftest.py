@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import NoReturn
 
+import aiohttp
 import pytest
 from aiortc import RTCConfiguration
 from browser import chromium_missing_reason, launch_chromium, launch_error_summary
 from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
+from relayserver import RunningRelay, running_relay
 
 
 def in_ci() -> bool:
@@ -59,6 +61,19 @@ def netns_addr() -> str:
     if reason is not None:
         skip_or_fail(reason)
     return os.environ["ESP32_RELAY_NETNS_ADDR"]
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[RunningRelay]:
+    """The real relay on a loopback port with its built-in simulated camera."""
+    async with running_relay() as r:
+        yield r
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
 
 
 @pytest.fixture

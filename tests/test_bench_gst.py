@@ -136,12 +136,6 @@ async def peer(gst_available: None) -> AsyncIterator[GstPeer]:
         yield p
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
 async def _viewer(peer: GstPeer, http: aiohttp.ClientSession) -> WhepViewer:
     v = WhepViewer(peer.whep)
     await v.connect(http)

@@ -6,26 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from relayserver import RunningRelay, running_relay
+from relayserver import RunningRelay
 from whep_client import WhepViewer
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[RunningRelay]:
-    async with running_relay() as r:
-        yield r
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 async def _viewer(relay: RunningRelay, http: aiohttp.ClientSession) -> WhepViewer:

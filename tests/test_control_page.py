@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Page
-from relayserver import RunningRelay, running_relay
+from relayserver import RunningRelay
 
 pytestmark = [pytest.mark.network, pytest.mark.browser]
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[RunningRelay]:
-    async with running_relay() as r:
-        yield r
 
 
 async def _ready(page: Page) -> None:

@@ -392,12 +392,6 @@ async def relay() -> AsyncIterator[RunningRelay]:
         yield r
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
 async def test_http_lists_changes_and_replaces_the_chain(
     relay: RunningRelay, http: aiohttp.ClientSession
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -41,12 +40,6 @@ class FailLater(Processor):
 
 def _config(*procs: ProcessorConfig) -> RelayConfig:
     return RelayConfig(host="127.0.0.1", port=0, cameras=(CameraConfig(processors=procs or None),))
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 async def _viewer(relay: RunningRelay, http: aiohttp.ClientSession) -> WhepViewer:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Page
-from relayserver import RunningRelay, running_relay
+from relayserver import RunningRelay
 
 pytestmark = [pytest.mark.network, pytest.mark.browser]
 
@@ -25,12 +23,6 @@ COLOURFULNESS = """() => {
   }
   return sum / (d.length / 4);
 }"""
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[RunningRelay]:
-    async with running_relay() as r:
-        yield r
 
 
 async def _ready(page: Page) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Page
 from relayserver import RunningRelay, running_relay
@@ -33,12 +31,6 @@ READ_COUNTER = """
   return counter;
 }
 """
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[RunningRelay]:
-    async with running_relay() as r:
-        yield r
 
 
 async def _playing(page: Page) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -12,18 +11,6 @@ from relayserver import RunningRelay, running_relay
 from whep_client import WhepViewer
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[RunningRelay]:
-    async with running_relay() as r:
-        yield r
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 async def _viewer(relay: RunningRelay, http: aiohttp.ClientSession) -> WhepViewer:
