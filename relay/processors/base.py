@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 Event = dict[str, Any]
@@ -198,3 +199,27 @@ class RateLimit:
             return False
         self._last = now
         return True
+
+
+def report_boxes(
+    frame: np.ndarray,
+    ctx: FrameContext,
+    boxes: list[list[int]],
+    *,
+    kind: str,
+    draw: bool,
+    color: str,
+    rate: RateLimit,
+) -> np.ndarray:
+    """Draw detection boxes ``[x, y, w, h]`` and send a rate-limited ``event`` with them."""
+    if not boxes:
+        return frame
+    if draw:
+        bgr = hex_to_bgr(color)
+        thick = max(1, frame.shape[1] // 320)
+        for x, y, bw, bh in boxes:
+            cv2.rectangle(frame, (x, y), (x + bw - 1, y + bh - 1), bgr, thick)
+    if rate.ready(ctx.wall):
+        h, w = frame.shape[:2]
+        ctx.emit({"kind": kind, "boxes": boxes, "width": w, "height": h, "time": ctx.wall})
+    return frame

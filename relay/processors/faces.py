@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import FrameContext, Param, Processor, RateLimit, hex_to_bgr
+from .base import FrameContext, Param, Processor, RateLimit, report_boxes
 
 CASCADE = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
 
@@ -66,14 +66,12 @@ class Faces(Processor):
             self.last_boxes = self.detect(frame)
         self._frames += 1
         boxes = self.last_boxes
-        if not boxes:
-            return frame
-        if self.params["draw"]:
-            color = hex_to_bgr(self.params["color"])
-            thick = max(1, frame.shape[1] // 320)
-            for x, y, bw, bh in boxes:
-                cv2.rectangle(frame, (x, y), (x + bw - 1, y + bh - 1), color, thick)
-        if self._rate.ready(ctx.wall):
-            h, w = frame.shape[:2]
-            ctx.emit({"kind": "faces", "boxes": boxes, "width": w, "height": h, "time": ctx.wall})
-        return frame
+        return report_boxes(
+            frame,
+            ctx,
+            boxes,
+            kind="faces",
+            draw=self.params["draw"],
+            color=self.params["color"],
+            rate=self._rate,
+        )

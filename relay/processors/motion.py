@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .base import FrameContext, Param, Processor, RateLimit, hex_to_bgr
+from .base import FrameContext, Param, Processor, RateLimit, report_boxes
 
 _WARMUP_FRAMES = 5  # the model learns the scene first; its early masks are noise
 
@@ -76,14 +76,12 @@ class Motion(Processor):
     def process(self, frame: np.ndarray, ctx: FrameContext) -> np.ndarray:
         boxes = self.detect(frame)
         self.last_boxes = boxes
-        if not boxes:
-            return frame
-        if self.params["draw"]:
-            color = hex_to_bgr(self.params["color"])
-            thick = max(1, frame.shape[1] // 320)
-            for x, y, bw, bh in boxes:
-                cv2.rectangle(frame, (x, y), (x + bw - 1, y + bh - 1), color, thick)
-        if self._rate.ready(ctx.wall):
-            h, w = frame.shape[:2]
-            ctx.emit({"kind": "motion", "boxes": boxes, "width": w, "height": h, "time": ctx.wall})
-        return frame
+        return report_boxes(
+            frame,
+            ctx,
+            boxes,
+            kind="motion",
+            draw=self.params["draw"],
+            color=self.params["color"],
+            rate=self._rate,
+        )
