@@ -51,7 +51,7 @@ test: lint
 bench: $(VENV)/.bench-installed
 	bash tests/ensure-system-deps
 	bash bench/install-gstreamer
-	bash tests/netns-run $(BIN)/python bench/run.py $(if $(QUICK),--quick) $(if $(SOAK),--soak)
+	bash tests/netns-run $(BIN)/python -m bench.run $(if $(QUICK),--quick) $(if $(SOAK),--soak)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

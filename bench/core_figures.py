@@ -4,7 +4,7 @@ Three kinds of process, so that each is measured alone: the simulated board, the
 relay, and the load viewers (aiortc peers that reassemble frames without decoding).
 Run inside the private network namespace:
 
-    tests/netns-run .venv/bin/python bench/core_figures.py --viewers 1 30
+    tests/netns-run .venv/bin/python -m bench.core_figures --viewers 1 30
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import procstat
-from run import free_port, get_json, wait_port
+from . import procstat
+from .run import free_port, get_json, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

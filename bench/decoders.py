@@ -14,7 +14,7 @@ Optional candidates are measured when importable: Pillow, imagecodecs, and PyTur
 when --turbojpeg-lib names a libturbojpeg 3.x shared library. --jpeg measures frames
 saved from a real camera instead of the synthetic ones.
 
-    python bench/decoders.py [--iterations 300] [--jpeg frame.jpg ...]
+    python -m bench.decoders [--iterations 300] [--jpeg frame.jpg ...]
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ import simplejpeg
 from av.video.codeccontext import VideoCodecContext
 from av.video.reformatter import VideoReformatter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from relay.decode import JpegDecoder  # noqa: E402
+from relay.video.decode import JpegDecoder
 
 Y_LUT = np.round(16 + np.arange(256) * (219 / 255)).astype(np.uint8)
 C_LUT = np.clip(np.round(128 + (np.arange(256) - 128) * (224 / 255)), 0, 255).astype(np.uint8)

@@ -17,8 +17,8 @@ pays alike.
 
 Run WebRTC peers inside the private network namespace::
 
-    tests/netns-run .venv/bin/python bench/glass.py --whep http://127.0.0.1:8080/whep
-    .venv/bin/python bench/glass.py --mjpeg http://127.0.0.1:81/stream --duration 20
+    tests/netns-run .venv/bin/python -m bench.glass --whep http://127.0.0.1:8080/whep
+    .venv/bin/python -m bench.glass --mjpeg http://127.0.0.1:81/stream --duration 20
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ import numpy as np
 from aiohttp import web
 from playwright.async_api import Browser
 
-ROOT = Path(__file__).resolve().parent.parent
-WEB_DIR = Path(__file__).resolve().parent / "web"
-sys.path.insert(0, str(ROOT / "tests"))
+from relay.routes.assets import web_root
+from relay.testing.browser import launch_chromium, serve_app
 
-from browser import launch_chromium, serve_app  # noqa: E402
+WEB_DIR = Path(__file__).resolve().parent / "web"
 
 MODES = ("whep", "mjpeg")
 FIRST_SECONDS = 10.0  # the start-up window reported separately as ``first10``
@@ -160,6 +159,8 @@ async def measure_glass(
         base: str
         if page_base_url is None:
             app = web.Application()
+            # The page reads frames with the relay's own frame-code reader.
+            app.router.add_static("/static/", web_root() / "static")
             app.router.add_static("/", WEB_DIR)
             base = await stack.enter_async_context(serve_app(app))
         else:

@@ -11,7 +11,7 @@ frame sizes, and CPU, memory and the slowest viewer's frame rate as viewers grow
 30 minutes of viewers joining and leaving. Writes bench/RESULTS.md and PNG plots beside it;
 raw JSON goes to bench/raw/. Run inside the private network namespace (``make bench`` does):
 
-    tests/netns-run .venv/bin/python bench/run.py [--quick] [--soak]
+    tests/netns-run .venv/bin/python -m bench.run [--quick] [--soak]
 """
 
 from __future__ import annotations
@@ -32,14 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import procstat
+from relay.testing.browser import launch_chromium
+
+from . import procstat
+from .glass import measure_glass
+from .report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RAW = BENCH / "raw"
 BIN = Path(sys.executable).parent
 SYSTEM_PYTHON = "/usr/bin/python3"
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def free_port() -> int:
@@ -197,9 +200,6 @@ BROWSER_MODES = {
 
 
 async def glass_for(peer: Peer, warmup: float, duration: float, modes: list[str]) -> dict[str, Any]:
-    from browser import launch_chromium
-    from glass import measure_glass
-
     out: dict[str, Any] = {}
     with running(peer) as (sim, proc):
         for mode in modes:
@@ -393,7 +393,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     if os.environ.get("ESP32_RELAY_NETNS") != "1":
-        print("bench/run.py must run inside tests/netns-run (make bench does)", file=sys.stderr)
+        print("bench.run must run inside tests/netns-run (make bench does)", file=sys.stderr)
         return 2
     RAW.mkdir(parents=True, exist_ok=True)
     quick = args.quick
@@ -446,8 +446,6 @@ def main(argv: list[str]) -> int:
         results["soak_from_earlier_run"] = True
     results["seconds"] = round(time.monotonic() - t_start)
     (RAW / "results.json").write_text(json.dumps(results, indent=1))
-    from report import write_report
-
     write_report(results, BENCH)
     print(f"wrote {BENCH / 'RESULTS.md'} in {results['seconds']} s", flush=True)
     return 0

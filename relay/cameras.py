@@ -1,7 +1,10 @@
-"""The relay's cameras, keyed by name: each one's ingest, pipeline and tasks.
+"""The relay's cameras, keyed by name: each one's ingest, pipeline, control, processing.
 
-A camera configured without a stream URL gets the built-in simulator, started
-in this process, so the relay runs with nothing else installed.
+A camera is where the parts meet: its stream connection (:mod:`relay.ingest`) feeds
+its pipeline (:mod:`relay.video`), whose worker runs its processor chain
+(:mod:`relay.processing`); its control service (:mod:`relay.control`) learns from
+the frames. A camera configured without a stream URL gets the built-in simulator,
+started in this process, so the relay runs with nothing else installed.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .camera import CameraIngest, IngestState
-from .config import CameraConfig, RelayConfig, SimulatorConfig
-from .control import CameraControl
-from .forwarder import ForwarderConfig
-from .pipeline import CameraPipeline, JpegFrame
-from .processing import CameraProcessing
-from .simulator import SimulatedCamera, SimulatorOptions
+from .config import CameraConfig, RelayConfig
+from .control.service import CameraControl
+from .ingest.jpeg import JpegFrame
+from .ingest.stream import StreamConnection, StreamState
+from .processing.service import CameraProcessing
+from .simulator import SimulatedCamera, SimulatorConfig, SimulatorOptions
+from .video.fanout import Fanout
+from .video.pipeline import CameraPipeline
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +31,7 @@ log = logging.getLogger(__name__)
 class Camera:
     """One camera's whole life in the relay."""
 
-    def __init__(
-        self,
-        cfg: CameraConfig,
-        simulator: SimulatorConfig | None = None,
-        control: ForwarderConfig | None = None,
-    ) -> None:
+    def __init__(self, cfg: CameraConfig, simulator: SimulatorConfig | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self._simulator_cfg = simulator
@@ -43,21 +42,20 @@ class Camera:
         self.processing = CameraProcessing(
             cfg.name, cfg.processors, lambda chain: setattr(pipeline, "processor", chain)
         )
-        self.ingest: CameraIngest | None = None
+        self.ingest: StreamConnection | None = None
         # The board's control server; created on start, once its URL is known.
         self.control: CameraControl | None = None
-        self._control_cfg = control
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = time.time()
 
     @property
-    def fanout(self) -> Any:
+    def fanout(self) -> Fanout:
         return self.pipeline.fanout
 
     async def start(self) -> None:
         cfg = self.cfg
         self.processing.start()
-        if cfg.stream_url is None:
+        if cfg.stream.url is None:
             sim = self._simulator_cfg or SimulatorConfig()
             self.simulator = SimulatedCamera(
                 SimulatorOptions(
@@ -71,17 +69,19 @@ class Camera:
             )
             await self.simulator.start()
             cfg = replace(
-                cfg, stream_url=self.simulator.stream_url, control_url=self.simulator.control_url
+                cfg,
+                stream=replace(cfg.stream, url=self.simulator.stream_url),
+                control=replace(cfg.control, url=self.simulator.control_url),
             )
             self.cfg = cfg
-            log.info("camera %s: built-in simulator at %s", cfg.name, cfg.stream_url)
+            log.info("camera %s: built-in simulator at %s", cfg.name, cfg.stream.url)
         control_url = cfg.resolved_control_url()
         if control_url is not None:
             self.control = CameraControl(
-                cfg.name, control_url, self._control_cfg, stream_connected=lambda: self.connected
+                cfg.name, control_url, cfg.control, stream_connected=lambda: self.connected
             )
             await self.control.start()
-        self.ingest = CameraIngest(cfg, self._on_frame, self._on_state)
+        self.ingest = StreamConnection(cfg.name, cfg.stream, self._on_frame, self._on_state)
         ingest = self.ingest
         # The placeholder's banner reads the stream's state while the camera is away.
         self.pipeline.link = lambda: (ingest.state.connected, ingest.state.attempts)
@@ -107,7 +107,7 @@ class Camera:
         if self.control is not None:
             self.control.on_jpeg(jpeg.data, time.monotonic())
 
-    def _on_state(self, state: IngestState) -> None:
+    def _on_state(self, state: StreamState) -> None:
         log.info("camera %s: %s", self.name, "online" if state.connected else "offline")
         if self.control is not None:
             self.control.on_stream_state(state.connected)
@@ -117,7 +117,7 @@ class Camera:
         return self.ingest is not None and self.ingest.state.connected
 
     def info(self, viewers: int) -> dict[str, Any]:
-        st = self.ingest.state if self.ingest else IngestState()
+        st = self.ingest.state if self.ingest else StreamState()
         p = self.pipeline
         res = p.resolution
         return {
@@ -129,7 +129,7 @@ class Camera:
             "viewers": viewers,
             "camera": dict(self.control.status or {}) if self.control else {},
             "last_error": st.last_error,
-            "stream_url": self.cfg.stream_url,
+            "stream_url": self.cfg.stream.url,
             "simulated": self.simulator is not None,
             "control": self.control.info() if self.control else None,
             "ingest": self.ingest.counters() if self.ingest else {},

@@ -1,7 +1,15 @@
-"""Relay configuration: dataclasses filled from a TOML file, the command line and the environment.
+"""The relay's configuration: each part's own section, composed, from TOML, flags and environment.
 
-Precedence, lowest first: built-in defaults, the TOML file, command-line flags, ``ESP32_RELAY_*``
-environment variables.  Everything per camera is keyed by the camera's name.
+Precedence, lowest first: built-in defaults, the TOML file, command-line flags,
+``ESP32_RELAY_*`` environment variables. Everything per camera is keyed by the
+camera's name. Each part owns its section's dataclass (``relay.ingest.config``,
+``relay.video.config``, ``relay.control.config``, ``relay.processing.config``,
+``relay.simulator.options``, ``signaling.ice``); this module only reads them from a
+mapping, with every error naming the setting.
+
+In the file, a camera's stream settings are keys of ``[[cameras]]`` itself (``url``,
+``max_frame_size``, the timeouts), as is ``control_url``; ``[cameras.encoder]``,
+``[cameras.control]`` and ``[[cameras.processors]]`` are its other sections.
 """
 
 from __future__ import annotations
@@ -15,8 +23,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from signaling.ice import IcePolicy
+
+from .control.config import ControlConfig
+from .ingest.config import StreamConfig
+from .processing.chain import RequestError, build_stages
+from .processing.config import ProcessorConfig
+from .simulator.options import SimulatorConfig
+from .video.config import EncoderConfig
+
 DEFAULT_CAMERA = "default"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Stream settings written at the camera level of the file.
+_STREAM_KEYS = frozenset(f.name for f in fields(StreamConfig))
 
 
 class ConfigError(ValueError):
@@ -24,75 +43,27 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
-    """Settings of the one VP8 encoder a camera has."""
-
-    bitrate: int = 2_000_000  # bits per second; LAN viewers, so generous
-    cpu_used: int = 16  # libvpx realtime speed: 16 is fastest; same PSNR as 12 on camera scenes
-    threads: int = 1  # libvpx threads; 1 keeps latency lowest at SVGA on two cores
-    keyframe_interval: float = 10.0  # seconds between periodic keyframes (0: only on demand)
-    keyframe_min_gap: float = 0.5  # seconds: at most one requested keyframe per gap
-
-
-@dataclass(frozen=True)
-class ProcessorConfig:
-    """One stage of a camera's processor chain (``[[cameras.processors]]``)."""
-
-    name: str = ""  # a built-in processor, or "package.module:Class" for a user processor
-    id: str | None = None  # how requests name this stage; default: the processor's name
-    enabled: bool = True
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class CameraConfig:
-    """One camera: where its stream and control server are and how to treat its frames."""
+    """One camera: each part's section, keyed by the camera's name."""
 
     name: str = DEFAULT_CAMERA
-    stream_url: str | None = None  # None: run the built-in simulator
-    control_url: str | None = None  # None: the stream's host on port 80
-    max_frame_size: int = 4 * 1024 * 1024
-    connect_timeout: float = 5.0
-    read_timeout: float = 5.0
-    stall_timeout: float = 3.0  # no complete frame for this long: reconnect
-    backoff_min: float = 0.2
-    backoff_max: float = 10.0
+    stream: StreamConfig = field(default_factory=StreamConfig)  # no url: the built-in simulator
+    control: ControlConfig = field(default_factory=ControlConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     # The processor chain; None: every built-in, switched off (the viewer page turns them on).
     processors: tuple[ProcessorConfig, ...] | None = None
 
     def resolved_control_url(self) -> str | None:
-        if self.control_url:
-            return self.control_url.rstrip("/")
-        if not self.stream_url:
+        """The control server: as configured, or the stream's host on port 80."""
+        if self.control.url:
+            return self.control.url.rstrip("/")
+        if not self.stream.url:
             return None
-        parts = urlsplit(self.stream_url)
+        parts = urlsplit(self.stream.url)
         host = parts.hostname or ""
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"
         return urlunsplit((parts.scheme or "http", host, "", "", ""))
-
-
-@dataclass(frozen=True)
-class IceConfig:
-    """Which ICE servers and local addresses WebRTC sessions use.
-
-    No STUN or TURN server by default: on a LAN they only delay gathering, and a
-    relay should not talk to the internet unless told to.
-    """
-
-    servers: tuple[Mapping[str, Any], ...] = ()
-    # CIDRs or interface names whose addresses ICE may gather; empty: all but loopback.
-    addresses: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SimulatorConfig:
-    """The built-in simulated camera used when no camera URL is given."""
-
-    fps: float = 25.0
-    framesize: int = 11  # SVGA 800x600 in the current framesize table
-    quality: int = 12
 
 
 @dataclass(frozen=True)
@@ -101,7 +72,9 @@ class RelayConfig:
     port: int = 8080
     log_level: str = "INFO"
     cameras: tuple[CameraConfig, ...] = (CameraConfig(),)
-    ice: IceConfig = field(default_factory=IceConfig)
+    # No STUN or TURN server by default: on a LAN they only delay gathering, and a relay
+    # should not talk to the internet unless told to.
+    ice: IcePolicy = field(default_factory=IcePolicy)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     max_viewers: int = 200  # per camera; past it WHEP answers 503
     # Send Chromium's playout-delay extension with min = max = 0. Off by default: Chromium
@@ -118,7 +91,9 @@ class RelayConfig:
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build a frozen dataclass from a mapping, rejecting unknown keys and wrong types."""
-    known = {f.name: f for f in fields(cls)}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name for f in fields(cls)}
     defaults = cls()
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -127,10 +102,9 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         _check_type(getattr(defaults, key), value, f"{where}: {key}")
         kwargs[key] = value
     try:
-        obj = cls(**kwargs)
+        return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
-    return obj
 
 
 def _check_type(default: Any, value: Any, where: str) -> None:
@@ -149,31 +123,41 @@ def _check_type(default: Any, value: Any, where: str) -> None:
         raise ConfigError(f"{where} must be {type(default).__name__}, not {value!r}")
 
 
-def _camera_from(data: Mapping[str, Any], where: str) -> CameraConfig:
+def _processors_from(raw: Any, where: str) -> tuple[ProcessorConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: processors must be a list of tables")
+    stages = []
+    for i, item in enumerate(raw):
+        here = f"{where}.processors[{i}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise ConfigError(f'{here}: needs name = "<processor>" or "module:Class"')
+        if not isinstance(item.get("id", ""), str):
+            raise ConfigError(f"{here}: id must be a string")
+        if not isinstance(item.get("params", {}), Mapping):
+            raise ConfigError(f"{here}: params must be a table")
+        stage: ProcessorConfig = _build(ProcessorConfig, item, here)
+        stages.append(replace(stage, params=dict(stage.params)))
+    return tuple(stages)
+
+
+def _camera_from(data: Any, where: str) -> CameraConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a table")
     data = dict(data)
-    enc = data.pop("encoder", {})
-    procs = data.pop("processors", None)
-    if "url" in data:  # `url` reads better in a config file
-        data["stream_url"] = data.pop("url")
+    stream = {k: data.pop(k) for k in list(data) if k in _STREAM_KEYS}
+    control = dict(data.pop("control", {}))
+    if "control_url" in data:
+        control["url"] = data.pop("control_url")
+    encoder = data.pop("encoder", {})
+    processors = data.pop("processors", None)
     cam: CameraConfig = _build(CameraConfig, data, where)
-    encoder: EncoderConfig = _build(EncoderConfig, enc, f"{where}.encoder")
-    cam = replace(cam, encoder=encoder)
-    if procs is not None:
-        if not isinstance(procs, list):
-            raise ConfigError(f"{where}: processors must be a list of tables")
-        stages = []
-        for i, raw in enumerate(procs):
-            here = f"{where}.processors[{i}]"
-            if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-                raise ConfigError(f'{here}: needs name = "<processor>" or "module:Class"')
-            if not isinstance(raw.get("id", ""), str):
-                raise ConfigError(f"{here}: id must be a string")
-            if not isinstance(raw.get("params", {}), Mapping):
-                raise ConfigError(f"{here}: params must be a table")
-            stage: ProcessorConfig = _build(ProcessorConfig, raw, here)
-            stages.append(replace(stage, params=dict(stage.params)))
-        cam = replace(cam, processors=tuple(stages))
-    return cam
+    return replace(
+        cam,
+        stream=_build(StreamConfig, stream, where),
+        control=_build(ControlConfig, control, f"{where}.control"),
+        encoder=_build(EncoderConfig, encoder, f"{where}.encoder"),
+        processors=None if processors is None else _processors_from(processors, where),
+    )
 
 
 def load_toml(path: str | os.PathLike[str]) -> RelayConfig:
@@ -209,12 +193,13 @@ def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
             raise ConfigError(f"{where}: cameras must be a non-empty list of tables")
         cams = tuple(_camera_from(c, f"{where}: cameras[{i}]") for i, c in enumerate(cameras_raw))
         cfg = replace(cfg, cameras=cams)
-    ice = dict(ice_raw)
-    ice["servers"] = tuple(ice.get("servers", ()))
-    ice["addresses"] = tuple(ice.get("addresses", ()))
+    ice = dict(ice_raw) if isinstance(ice_raw, Mapping) else ice_raw
+    if isinstance(ice, dict):
+        ice["servers"] = tuple(ice.get("servers", ()))
+        ice["addresses"] = tuple(ice.get("addresses", ()))
     cfg = replace(
         cfg,
-        ice=_build(IceConfig, ice, f"{where}: ice"),
+        ice=_build(IcePolicy, ice, f"{where}: ice"),
         simulator=_build(SimulatorConfig, sim_raw, f"{where}: simulator"),
     )
     validate(cfg)
@@ -233,9 +218,9 @@ def with_overrides(
     """Apply command-line flags: they set the first (default) camera and the listener."""
     first = cfg.cameras[0]
     if camera is not None:
-        first = replace(first, stream_url=camera)
+        first = replace(first, stream=replace(first.stream, url=camera))
     if control is not None:
-        first = replace(first, control_url=control)
+        first = replace(first, control=replace(first.control, url=control))
     cfg = replace(cfg, cameras=(first, *cfg.cameras[1:]))
     if host is not None:
         cfg = replace(cfg, host=host)
@@ -275,12 +260,12 @@ def validate(cfg: RelayConfig) -> None:
             raise ConfigError(
                 f"camera name {cam.name!r}: use letters, digits, '-', '_' or '.' (max 64)"
             )
-        for label, url in (("url", cam.stream_url), ("control_url", cam.control_url)):
+        for label, url in (("url", cam.stream.url), ("control_url", cam.control.url)):
             if url is not None:
                 parts = urlsplit(url)
                 if parts.scheme != "http" or not parts.hostname:
                     raise ConfigError(f"camera {cam.name}: {label} must be an http:// URL: {url!r}")
-        if cam.max_frame_size < 1024:
+        if cam.stream.max_frame_size < 1024:
             raise ConfigError(f"camera {cam.name}: max_frame_size too small")
         enc = cam.encoder
         if not 100_000 <= enc.bitrate <= 50_000_000:
@@ -295,9 +280,6 @@ def validate(cfg: RelayConfig) -> None:
 
 def _validate_processors(cam: CameraConfig) -> None:
     """Every stage names a loadable processor with valid parameters and a unique id."""
-    # Imported here: the processors pull in OpenCV, which plain config handling does not need.
-    from .processing import RequestError, build_stages
-
     try:
         build_stages(cam.processors or ())
     except RequestError as exc:

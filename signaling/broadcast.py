@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any, Protocol
 
-from aiortc.clock import current_ntp_time
-
+from .internals import current_ntp_time
 from .rtpwriter import RtpWriter, packetize_vp8
-from .tracks import EncodedVideo, PacketSource
+from .source import EncodedVideo, PacketSubscription
+
+
+class PacketSource(Protocol):
+    """What a viewer's track and the broadcast need from upstream (one camera's frames)."""
+
+    def subscribe(self) -> PacketSubscription: ...
+
+    def add_sink(self, sink: RtpBroadcast) -> None: ...
+
+    def remove_sink(self, sink: RtpBroadcast) -> None: ...
+
+    def request_keyframe(self, reason: str) -> None: ...
+
+    def delivered(self, frame: Any, now: float) -> None: ...  # a frame it gave out
 
 
 class _Viewer:

@@ -30,15 +30,13 @@ MAX_BUFFERED_BYTES = 1 << 20  # pushes are skipped while a viewer's channel is t
 MAX_ID_LENGTH = 128
 MAX_JSON_INT = 2**53
 
-Push = Callable[[dict[str, Any]], None]
-
 
 class ControlHandler(Protocol):
     async def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
         """The reply to one request object (without its id)."""
         ...
 
-    def subscribe(self, push: Push) -> Callable[[], None]:
+    def subscribe(self, push: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Deliver pushed messages (starting with the current state); returns unsubscribe."""
         ...
 

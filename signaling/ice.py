@@ -3,9 +3,10 @@
 A machine with Docker bridges or VPN interfaces offers useless candidates that
 slow connection set-up; users list the networks (CIDRs) or interface names that
 viewers can reach.  aioice has no option for it, so its address enumeration is
-wrapped once, and the filter travels in a context variable: each session
-gathers with the filter of the signaling endpoint that created it, and nothing
-is shared between relays in one process.
+wrapped once (:func:`signaling.internals.wrap_host_addresses`), and the filter
+travels in a context variable: each session gathers with the filter of the
+signaling endpoint that created it, and nothing is shared between relays in one
+process.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import aioice.ice
 import ifaddr
 from aiortc import RTCConfiguration, RTCIceServer
+
+from .internals import HostAddresses, wrap_host_addresses
 
 AddressFilter = Callable[[str, str], bool]  # (interface name, address) -> allowed
 
 _filter: ContextVar[AddressFilter | None] = ContextVar("esp32_relay_ice_filter", default=None)
 
 
-def _filtered_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+def _filtered_host_addresses(original: HostAddresses, use_ipv4: bool, use_ipv6: bool) -> list[str]:
     allowed = _filter.get()
-    original: Callable[[bool, bool], list[str]] = _filtered_host_addresses.original  # type: ignore[attr-defined]
     if allowed is None:
         return original(use_ipv4, use_ipv6)
     keep = set(original(use_ipv4, use_ipv6))
@@ -39,13 +40,6 @@ def _filtered_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
             if addr in keep and addr not in out and allowed(adapter.nice_name, addr):
                 out.append(addr)
     return out
-
-
-def _install() -> None:
-    current = aioice.ice.get_host_addresses
-    if current is not _filtered_host_addresses:
-        _filtered_host_addresses.original = current  # type: ignore[attr-defined]
-        aioice.ice.get_host_addresses = _filtered_host_addresses
 
 
 def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
@@ -92,7 +86,7 @@ class IcePolicy:
         if allowed is None:
             yield
             return
-        _install()
+        wrap_host_addresses(_filtered_host_addresses)
         token = _filter.set(allowed)
         try:
             yield

@@ -18,10 +18,10 @@ from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
-from .broadcast import RtpBroadcast
+from .broadcast import PacketSource, RtpBroadcast
 from .ice import IcePolicy
 from .sdp import PLAYOUT_DELAY, add_extension, offered_extension_id
-from .tracks import PacketSource, PacketTrack
+from .tracks import PacketTrack
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import aioice.ice
 from aiortc import RTCRtpSender, RTCRtpTransceiver
-from aiortc.codecs.vpx import VpxPayloadDescriptor
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket, pack_header_extensions, wrap_rtx
+
+from . import internals
+from .internals import (
+    HeaderExtensionsMap,
+    RTCRtpSendParameters,
+    RtpPacket,
+    VpxPayloadDescriptor,
+    pack_header_extensions,
+    wrap_rtx,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +71,6 @@ def _ext_template(fixed: list[tuple[int, bytes]], abs_id: int | None) -> tuple[b
     return head + low[:at], low[at + 3 :], True
 
 
-def _plain_udp(pair: Any) -> bool:
-    return type(pair.protocol).send_data is aioice.ice.StunProtocol.send_data
-
-
 class RtpWriter:
     """Writes one viewer's RTP stream directly to its SRTP session and UDP socket."""
 
@@ -81,16 +83,17 @@ class RtpWriter:
         use_gso: bool = True,
         playout_delay_id: int | None = None,
     ) -> None:
-        codecs = transceiver._codecs
+        codecs = internals.negotiated_codecs(transceiver)
+        extensions = internals.header_extensions(transceiver)
         self._sender = sender
         self._dtls = sender.transport
-        self._srtp = self._dtls._tx_srtp
+        self._srtp = internals.srtp_session(self._dtls)
         self._transport = pair.protocol.transport
         self._sendto: Callable[[bytes, Any], None] = self._transport.sendto
         self._addr = pair.remote_addr
         self._pair = pair
-        self._ice = self._dtls.transport._connection
-        self.ssrc: int = sender._ssrc
+        self._ice = internals.ice_connection(self._dtls)
+        self.ssrc, self._rtx_ssrc = internals.sender_ssrcs(sender)
         self.payload_type: int = codecs[0].payloadType or 0
         self._rtx_pt: int | None = next(
             (
@@ -106,11 +109,11 @@ class RtpWriter:
         self._ext_map.configure(
             RTCRtpSendParameters(
                 codecs=codecs,
-                headerExtensions=transceiver._headerExtensions,
+                headerExtensions=extensions,
                 muxId=transceiver.mid or "",
             )
         )
-        ids = {e.uri: e.id for e in transceiver._headerExtensions}
+        ids = {e.uri: e.id for e in extensions}
         fixed: list[tuple[int, bytes]] = []
         if transceiver.mid and URI_MID in ids:
             fixed.append((ids[URI_MID], transceiver.mid.encode()))
@@ -141,8 +144,10 @@ class RtpWriter:
     ) -> RtpWriter | None:
         """A writer for this viewer, or None when only aiortc's own loop can send for it."""
         try:
-            pair = sender.transport.transport._connection._nominated.get(1)
-            if sender.transport.state != "connected" or pair is None or not _plain_udp(pair):
+            pair = internals.nominated_pair(internals.ice_connection(sender.transport))
+            if sender.transport.state != "connected" or pair is None:
+                return None
+            if not internals.is_plain_udp(pair):
                 return None
             return cls(
                 sender, transceiver, pair, use_gso=use_gso, playout_delay_id=playout_delay_id
@@ -155,7 +160,7 @@ class RtpWriter:
         return (
             not self.closed
             and self._dtls.state == "connected"
-            and self._ice._nominated.get(1) is self._pair
+            and internals.nominated_pair(self._ice) is self._pair
         )
 
     def send_frame(self, payloads: list[bytes], timestamp: int, ntp: int) -> bool:
@@ -257,12 +262,13 @@ class RtpWriter:
         self._close_gso()
 
     def _update_sender_report(self, rtp_timestamp: int, ntp: int) -> None:
-        # aiortc's RTCP loop builds sender reports from these; keep them true.
-        s = self._sender
-        s._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
-        s._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
-        s._RTCRtpSender__packet_count = self.packets  # type: ignore[attr-defined]
-        s._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]
+        internals.set_report_counters(
+            self._sender,
+            ntp=ntp,
+            rtp_timestamp=rtp_timestamp,
+            packets=self.packets,
+            octets=self.octets,
+        )
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a NACK from this writer's history (installed as the sender's ``_retransmit``)."""
@@ -274,7 +280,7 @@ class RtpWriter:
         packet_bytes = entry[1]
         if self._rtx_pt is not None:
             packet = RtpPacket.parse(packet_bytes, self._ext_map)
-            rtx = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._sender._rtx_ssrc)
+            rtx = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._rtx_ssrc)
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             packet_bytes = rtx.serialize(self._ext_map)
         self.retransmitted += 1

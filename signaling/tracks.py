@@ -16,52 +16,15 @@ requests (a viewer's PLI or FIR) are routed to it.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError
 
+from . import internals
+from .broadcast import PacketSource, RtpBroadcast
 from .rtpwriter import RtpWriter
-
-if TYPE_CHECKING:
-    from .broadcast import RtpBroadcast
-
-
-class EncodedVideo(Protocol):
-    """One encoded frame as the source delivers it."""
-
-    @property
-    def packet(self) -> av.Packet: ...
-
-    @property
-    def keyframe(self) -> bool: ...
-
-
-class PacketSubscription(Protocol):
-    async def get(self) -> EncodedVideo: ...
-
-    def close(self) -> None: ...
-
-
-class FrameSink(Protocol):
-    def deliver(self, frame: EncodedVideo) -> None: ...
-
-    def __len__(self) -> int: ...
-
-
-class PacketSource(Protocol):
-    """What a track needs from upstream."""
-
-    def subscribe(self) -> PacketSubscription: ...
-
-    def add_sink(self, sink: FrameSink) -> None: ...
-
-    def remove_sink(self, sink: FrameSink) -> None: ...
-
-    def request_keyframe(self, reason: str) -> None: ...
-
-    def delivered(self, frame: Any, now: float) -> None: ...  # a frame it gave out
+from .source import PacketSubscription
 
 
 class PacketTrack(MediaStreamTrack):
@@ -95,14 +58,10 @@ class PacketTrack(MediaStreamTrack):
         return "aiortc" if self._sub is not None else "idle"
 
     def bind(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> None:
-        """Route the sender's keyframe requests (PLI, FIR) to the shared encoder.
-
-        ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()``; an
-        instance attribute takes precedence over the method.
-        """
+        """Route the sender's keyframe requests (PLI, FIR) to the shared encoder."""
         self._sender = sender
         self._transceiver = transceiver
-        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
+        internals.route_keyframe_requests(sender, self.request_keyframe)
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
@@ -130,7 +89,7 @@ class PacketTrack(MediaStreamTrack):
             )
             if writer is not None:
                 self._writer = writer
-                self._sender._retransmit = writer.retransmit  # type: ignore[method-assign]
+                internals.route_retransmissions(self._sender, writer.retransmit)
                 self._broadcast.add(writer)
                 return
         self._sub = self._source.subscribe()

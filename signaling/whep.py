@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from .broadcast import PacketSource
 from .peers import DataChannelHandler, OfferError, PeerManager
-from .tracks import PacketSource
 
 log = logging.getLogger(__name__)
 

@@ -11,36 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import NoReturn
 
 import aiohttp
 import pytest
 from aiortc import RTCConfiguration
-from browser import chromium_missing_reason, launch_chromium, launch_error_summary
 from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
-from relayserver import RunningRelay, running_relay
 
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def skip_or_fail(reason: str) -> NoReturn:
-    """Skip the test with ``reason``, or fail it when running in CI."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: this test must run)", pytrace=False)
-    pytest.skip(reason)
-
-
-def netns_missing_reason() -> str | None:
-    """Why the test is not inside the private network namespace, or None when it is."""
-    if os.environ.get("ESP32_RELAY_NETNS") == "1" and os.environ.get("ESP32_RELAY_NETNS_ADDR"):
-        return None
-    error = os.environ.get("ESP32_RELAY_NETNS_ERROR")
-    if error:
-        return f"private network namespace unavailable: {error}"
-    return "not inside the private network namespace (run pytest through tests/netns-run)"
+from relay.testing.browser import chromium_missing_reason, launch_chromium, launch_error_summary
+from relay.testing.env import netns_missing_reason, skip_or_fail
+from relay.testing.relay import RunningRelay, running_relay
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

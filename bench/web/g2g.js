@@ -4,7 +4,8 @@
 //   g2g.html?mode=mjpeg&src=URL       the board's own way: the MJPEG URL in an <img>
 //
 // Every rendered frame carries its send time (wall clock, ms mod 2**32) and a
-// frame counter in a row of 48 blocks across the top (relay/framecode.py).
+// frame counter in a row of 48 blocks across the top (relay/video/framecode.py),
+// read with the relay's own reader (/static/framecode.js).
 // Latency = wall clock when the frame is shown - send time. The simulator and
 // Chromium read the same machine clock, so no offset needs estimating.
 //
@@ -20,6 +21,8 @@
 // with t in ms since the page started connecting, firstFrameAt (same clock),
 // bad (frames whose code reads as garbage, excluded) and badAt (their t),
 // repeats (callbacks or polls that found an already counted frame), width, height.
+
+import { CodeReader } from "./static/framecode.js";
 
 const TIME_MODULO = 2 ** 32;
 const COUNTER_MODULO = 65536;
@@ -77,46 +80,6 @@ function latencyOf(wallMs, sendMs) {
   let d = ((wallMs % TIME_MODULO) - sendMs) % TIME_MODULO;
   if (d < 0) d += TIME_MODULO;
   return d >= TIME_MODULO / 2 ? d - TIME_MODULO : d;
-}
-
-// relay/framecode.py's reader: the code row of a W x H frame drawn at (0, 0).
-function readCode(ctx, W, H) {
-  const bh = Math.min(Math.max(8, Math.floor(W / 48)), H);
-  const d = ctx.getImageData(0, 0, W, bh).data;
-  let sendMs = 0, counter = 0;
-  for (let i = 0; i < 48; i++) {
-    const x0 = Math.floor(i * W / 48), x1 = Math.floor((i + 1) * W / 48);
-    const qx = (x1 - x0) >> 2, qy = bh >> 2;
-    const sx0 = x0 + qx, sx1 = Math.max(x1 - qx, sx0 + 1);
-    const sy0 = qy, sy1 = Math.max(bh - qy, qy + 1);
-    let sum = 0;
-    for (let y = sy0; y < sy1; y++) for (let x = sx0; x < sx1; x++) {
-      const p = (y * W + x) * 4;
-      sum += 0.299 * d[p] + 0.587 * d[p + 1] + 0.114 * d[p + 2];
-    }
-    const bit = sum / ((sx1 - sx0) * (sy1 - sy0)) >= 128 ? 1 : 0;
-    if (i < 32) sendMs = sendMs * 2 + bit; else counter = counter * 2 + bit;
-  }
-  return [sendMs, counter];
-}
-
-// A canvas holding only the code row: drawing and reading the whole frame would
-// cost more than the frames it measures.
-class CodeReader {
-  constructor() {
-    this.canvas = document.createElement("canvas");
-    this.ctx = this.canvas.getContext("2d", { willReadFrequently: true, alpha: false });
-  }
-
-  read(source, W, H) {
-    const bh = Math.min(Math.max(8, Math.floor(W / 48)), H);
-    if (this.canvas.width !== W || this.canvas.height !== bh) {
-      this.canvas.width = W;
-      this.canvas.height = bh;
-    }
-    this.ctx.drawImage(source, 0, 0, W, bh, 0, 0, W, bh);
-    return readCode(this.ctx, W, H);
-  }
 }
 
 // Accepts frames whose code is plausible; counts the rest as bad.

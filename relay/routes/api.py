@@ -1,0 +1,169 @@
+"""The JSON API: cameras and their state, camera control, the processor chains."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import MappingProxyType
+from typing import Any
+
+from aiohttp import web
+
+from signaling.datachannel import MAX_MESSAGE_BYTES, valid_id
+from signaling.whep import json_error
+
+from ..cameras import Camera
+from ..processing.chain import RequestError
+from ..processing.config import ProcessorConfig
+from .keys import CAMERAS, PEERS
+
+# HTTP status for each error code of the control protocol.
+CONTROL_HTTP_STATUS = MappingProxyType(
+    {
+        "invalid": 400,
+        "forbidden": 403,
+        "busy": 429,
+        "camera_rejected": 502,
+        "camera_unreachable": 502,
+        "timeout": 504,
+    }
+)
+
+
+def _camera_or_404(request: web.Request) -> Camera:
+    name = request.match_info["name"]
+    cam = request.app[CAMERAS].get(name)
+    if cam is None:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": "not_found", "message": f"no camera named {name!r}"}),
+            content_type="application/json",
+        )
+    return cam
+
+
+def _camera_info(app: web.Application, cam: Camera) -> dict[str, Any]:
+    return cam.info(viewers=app[PEERS].count(cam.name))
+
+
+async def api_cameras(request: web.Request) -> web.Response:
+    cams = request.app[CAMERAS].by_name.values()
+    return web.json_response([_camera_info(request.app, c) for c in cams])
+
+
+async def api_camera(request: web.Request) -> web.Response:
+    return web.json_response(_camera_info(request.app, _camera_or_404(request)))
+
+
+async def api_control(request: web.Request) -> web.Response:
+    """``POST /api/cameras/{name}/control``: one request of the data channel protocol over HTTP.
+
+    The body is ``{"var": ..., "val": ...}`` (``op`` defaults to ``set``) or ``{"op": "get"}``;
+    ``id`` is optional and echoed. The reply is the data channel's reply.
+    """
+    cam = _camera_or_404(request)
+    if cam.control is None:
+        return json_error(503, "not_ready", f"camera {cam.name!r} has no control server")
+    limit = MAX_MESSAGE_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        return json_error(400, "invalid", f"not JSON: {exc}")
+    if not isinstance(data, dict):
+        return json_error(400, "invalid", "the body must be a JSON object")
+    if data.get("id") is not None and not valid_id(data["id"]):
+        return json_error(400, "invalid", "'id' must be a string or an integer")
+    message = {"op": "set", **data}
+    reply = await cam.control.handle(message)
+    out = {"id": data.get("id"), **reply}
+    status = 200 if reply.get("ok") else CONTROL_HTTP_STATUS.get(reply.get("error", ""), 502)
+    return web.json_response(out, status=status)
+
+
+class _BadBody(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+async def _json_body(request: web.Request, limit: int = 64 * 1024) -> Any:
+    """The request's JSON body; raises _BadBody with the error answer."""
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise _BadBody(json_error(413, "too_large", f"requests are limited to {limit} bytes"))
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise _BadBody(json_error(400, "invalid", f"not JSON: {exc}")) from None
+
+
+async def api_processors(request: web.Request) -> web.Response:
+    """``GET /api/cameras/{name}/processors``: the chain, what may be added, recent events."""
+    proc = _camera_or_404(request).processing
+    return web.json_response(
+        {
+            "processors": proc.describe(),
+            "available": proc.available(),
+            "events": list(proc.events),
+        }
+    )
+
+
+async def api_processors_request(request: web.Request) -> web.Response:
+    """``POST /api/cameras/{name}/processors``: one data channel request (``action`` ...)."""
+    proc = _camera_or_404(request).processing
+    try:
+        data = await _json_body(request)
+    except _BadBody as bad:
+        return bad.response
+    if not isinstance(data, dict):
+        return json_error(400, "invalid", "the body must be a JSON object")
+    reply = await proc.handle({**data, "op": "processors"})
+    out = {"id": data.get("id"), **reply}
+    return web.json_response(out, status=200 if reply.get("ok") else 400)
+
+
+async def api_processors_replace(request: web.Request) -> web.Response:
+    """``PUT /api/cameras/{name}/processors``: a new chain, ``[{name, id?, enabled?, params?}]``."""
+    proc = _camera_or_404(request).processing
+    try:
+        data = await _json_body(request)
+    except _BadBody as bad:
+        return bad.response
+    if isinstance(data, dict):
+        data = data.get("processors")
+    if not isinstance(data, list):
+        return json_error(400, "invalid", "the body must be a list of processors")
+    specs = []
+    for item in data:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("id", ""), str)
+            or not isinstance(item.get("enabled", True), bool)
+            or not isinstance(item.get("params", {}), dict)
+            or set(item) - {"name", "id", "enabled", "params"}
+        ):
+            return json_error(
+                400, "invalid", "each processor is {name, id?, enabled?, params?}: " + repr(item)
+            )
+        specs.append(ProcessorConfig(**item))
+    try:
+        await asyncio.to_thread(proc.replace_all, specs)
+    except RequestError as exc:
+        return json_error(400, "invalid", str(exc))
+    proc.push_state()
+    return web.json_response({"ok": True, "processors": proc.describe()})
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/cameras", api_cameras)
+    r.add_get("/api/cameras/{name}", api_camera)
+    r.add_post("/api/cameras/{name}/control", api_control)
+    r.add_get("/api/cameras/{name}/processors", api_processors)
+    r.add_put("/api/cameras/{name}/processors", api_processors_replace)
+    r.add_post("/api/cameras/{name}/processors", api_processors_request)

@@ -1,0 +1,49 @@
+"""The pages: a camera's viewer page and the kiosk page for wall displays."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from signaling.whep import json_error
+
+from ..control import schema
+from .keys import CAMERAS, CONFIG
+
+
+async def viewer_page(request: web.Request) -> web.Response:
+    """``GET /``: live video, camera controls, processing, connection and stream stats."""
+    cfg = request.app[CONFIG]
+    name = request.query.get("camera", cfg.default_camera)
+    if request.app[CAMERAS].get(name) is None:
+        return json_error(404, "not_found", f"no camera named {name!r}")
+    ice = [dict(s) for s in cfg.ice.servers]
+    return aiohttp_jinja2.render_template(
+        "viewer.html",
+        request,
+        {
+            "camera": name,
+            "cameras": [c.name for c in cfg.cameras],
+            "ice_servers": json.dumps(ice),
+            "control_schema": json.dumps(schema.schema()),
+        },
+    )
+
+
+async def kiosk_page(request: web.Request) -> web.Response:
+    """``GET /kiosk?camera=NAME``: full-screen video for a wall display, recovers by itself."""
+    cfg = request.app[CONFIG]
+    name = request.query.get("camera", cfg.default_camera)
+    if request.app[CAMERAS].get(name) is None:
+        return json_error(404, "not_found", f"no camera named {name!r}")
+    ice = [dict(s) for s in cfg.ice.servers]
+    return aiohttp_jinja2.render_template(
+        "kiosk.html", request, {"camera": name, "ice_servers": json.dumps(ice)}
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", viewer_page)
+    app.router.add_get("/kiosk", kiosk_page)

@@ -1,0 +1,45 @@
+"""How the simulated board is reached, what it sends, and how it misbehaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .faults import Faults
+
+
+@dataclass
+class SimulatorOptions:
+    """How the simulated board is reached, what it sends, and how it misbehaves."""
+
+    host: str = "127.0.0.1"
+    control_port: int = 80  # 0 picks a free port
+    stream_port: int = 81  # 0 picks a free port
+    fps: float = 25.0
+    # Framesize enum value in the active table; None is SVGA (800x600): 11 in the new
+    # table, 9 in the legacy one.
+    framesize: int | None = None
+    quality: int = 12  # OV2640 JPEG quantizer, 4..63, lower is better
+    legacy_framesize_enum: bool = False
+    # Older sketches: part header (no X-Timestamp) and JPEG first, boundary after,
+    # so no boundary precedes the first frame.
+    legacy_stream_format: bool = False
+    # Some old builds answer /stream without the "HTTP/1.1 200 OK" status line.
+    no_status_line: bool = False
+    # Flash LED support compiled in: led_intensity accepted and reported, and
+    # /capture waits 150 ms for the LED like the sketch. False reports -1.
+    led_illuminator: bool = True
+    capture_led_delay: float = 0.15
+    # Stream clients that may wait while one streams (lwIP listen backlog);
+    # further ones are reset.
+    stream_backlog: int = 5
+    faults: Faults = field(default_factory=Faults)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """The built-in simulated camera a relay starts for a camera with ``simulate = true``
+    (and for the embedded default)."""
+
+    fps: float = 25.0
+    framesize: int = 11  # SVGA 800x600 in the current framesize table
+    quality: int = 12

@@ -1,0 +1,323 @@
+"""One camera's frame path: latest JPEG -> decode -> (process) -> VP8 encode -> fan-out.
+
+Decode and encode run in the camera's own worker thread, one frame at a time.
+Between the camera and that thread there is a slot, not a queue: a JPEG that
+arrives while the previous one is still being worked on replaces any JPEG
+waiting, so latency never grows with load.  Frames are dropped and counted.
+
+While the camera is away (no frame for a second or so: a drop, a stall, a reboot, or
+no camera yet) the worker encodes placeholder frames at a low rate instead
+(:mod:`relay.video.placeholder`), through the same encoder, so viewers keep a playing track
+with a banner, and the camera's next frame follows them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+
+from ..common.stats import LatencyRecorder, RateMeter
+from ..ingest.jpeg import JpegFrame
+from .config import EncoderConfig
+from .decode import DecodeError, JpegDecoder, bgr_to_yuv420
+from .fanout import Fanout
+from .frames import VIDEO_CLOCK, EncodedFrame
+from .keyframes import KeyframePolicy
+from .placeholder import AwayInfo, Placeholder
+from .slot import LatestSlot
+from .vp8 import Vp8Encoder
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_FPS = 4.0  # enough for browsers to keep the track playing; costs little
+PLACEHOLDER_AFTER = 1.0  # seconds without a frame before the placeholder shows
+MIN_SIDE = 16  # a decoded JPEG smaller than this is damage, not a camera frame
+PLACEHOLDER_SEQ = -1  # EncodedFrame.seq of placeholder frames
+
+
+class _CameraFanout(Fanout):
+    """The fan-out, with delivery latency measured on camera frames only."""
+
+    def delivered(self, frame: EncodedFrame, now: float) -> None:
+        if frame.seq != PLACEHOLDER_SEQ:
+            super().delivered(frame, now)
+
+    def _finish_old_frames(self, newest: int) -> None:
+        if newest != PLACEHOLDER_SEQ:
+            super()._finish_old_frames(newest)
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkResult:
+    packets: list[av.Packet]
+    keyframe: bool
+    width: int
+    height: int
+    started: float  # perf_counter() stamps of the worker's steps
+    decoded: float
+    encoded: float
+    processing: float = 0.0  # seconds of it in the processor chain (part of decoded - started)
+
+
+@dataclass
+class PipelineStats:
+    frames_in: int = 0
+    frames_encoded: int = 0
+    dropped_busy: int = 0  # replaced in the slot before the worker took them
+    dropped_corrupt: int = 0  # failed to decode: never shown
+    dropped_idle: int = 0  # nobody watching: not decoded at all
+    dropped_error: int = 0  # processing or encoding failed unexpectedly
+    placeholders: int = 0  # placeholder frames encoded while the camera was away
+    away_periods: int = 0  # times the placeholder took over
+    keyframes: int = 0
+    bytes_out: int = 0  # encoded VP8 bytes
+    wait: LatencyRecorder = field(default_factory=LatencyRecorder)  # received -> worker start
+    decode: LatencyRecorder = field(default_factory=LatencyRecorder)
+    process: LatencyRecorder = field(default_factory=LatencyRecorder)  # the processor chain
+    encode: LatencyRecorder = field(default_factory=LatencyRecorder)
+    to_encoded: LatencyRecorder = field(default_factory=LatencyRecorder)
+    fps_out: RateMeter = field(default_factory=RateMeter)
+
+
+class CameraPipeline:
+    """Turns one camera's JPEGs into VP8 frames for all of its viewers."""
+
+    def __init__(self, name: str, encoder: EncoderConfig, fanout_depth: int = 6) -> None:
+        self.name = name
+        self.fanout: Fanout = _CameraFanout(self.request_keyframe, depth=fanout_depth)
+        self.stats = PipelineStats()
+        self.resolution: tuple[int, int] | None = None
+        self._slot: LatestSlot[JpegFrame] = LatestSlot()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"pipeline-{name}")
+        self._decoder = JpegDecoder()
+        # OpenCV processing between decode and encode (BGR in, BGR out), run in the
+        # worker thread; None keeps the fast path that decodes straight to 4:2:0.
+        self.processor: Callable[[np.ndarray], np.ndarray] | None = None
+        self._encoder = Vp8Encoder(encoder)
+        self._keyframes = KeyframePolicy(
+            min_gap=encoder.keyframe_min_gap, interval=encoder.keyframe_interval
+        )
+        self._idle = True
+        self._t0: float | None = None
+        self._last_pts = -1
+        # What the banner says: (stream connected, reconnect attempts); set by the camera.
+        self.link: Callable[[], tuple[bool, int]] = lambda: (False, 0)
+        self.placeholder_fps = PLACEHOLDER_FPS
+        self.placeholder_after = PLACEHOLDER_AFTER
+        self._placeholder = Placeholder()  # worker thread only
+        self._last_good: float | None = None  # monotonic time of the last frame shown
+        self._last_wall = time.time()  # wall clock of the last camera frame (banner "since")
+        self._last_received: float | None = None
+        self._interval = 0.0  # smoothed time between camera frames
+        self._next_placeholder = 0.0
+        self._unshown: JpegFrame | None = None  # newest JPEG dropped while nobody watched
+        self.away = False
+
+    def _away_threshold(self) -> float:
+        # A slow camera (weak WiFi, UXGA) is not away between two of its frames.
+        return max(self.placeholder_after, min(3 * self._interval, 5.0))
+
+    def _placeholder_wait(self, now: float) -> float:
+        """Seconds until a placeholder frame is due (<= 0: now)."""
+        away_at = now if self._last_good is None else self._last_good + self._away_threshold()
+        return max(away_at, self._next_placeholder) - now
+
+    async def _next_jpeg(self) -> JpegFrame | None:
+        """The next JPEG, or None when a placeholder frame is due instead."""
+        period = 1.0 / self.placeholder_fps
+        while True:
+            wait = self._placeholder_wait(time.monotonic())
+            if wait <= 0 and self.fanout.viewers > 0:
+                return None
+            try:
+                # Without viewers, still wake up now and then: one may join while the
+                # camera is away, and must get placeholders.
+                async with asyncio.timeout(wait if self.fanout.viewers else max(wait, period)):
+                    return await self._slot.take()
+            except TimeoutError:
+                continue
+
+    def _note_received(self, jpeg: JpegFrame) -> None:
+        if self._last_received is not None and not self.away:
+            gap = min(jpeg.received - self._last_received, 5.0)
+            self._interval = gap if self._interval == 0 else 0.9 * self._interval + 0.1 * gap
+        self._last_received = jpeg.received
+        self._last_wall = time.time()
+
+    def submit(self, jpeg: JpegFrame) -> None:
+        """Called on the event loop for every complete JPEG from the camera."""
+        self.stats.frames_in += 1
+        if self._slot.put(jpeg):
+            self.stats.dropped_busy += 1
+
+    def request_keyframe(self, reason: str = "") -> None:
+        log.debug("camera %s: keyframe requested (%s)", self.name, reason)
+        self._keyframes.request()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                jpeg = await self._next_jpeg()
+                if jpeg is None:
+                    await self._show_placeholder(loop)
+                    continue
+                self._note_received(jpeg)
+                if self.fanout.viewers == 0:
+                    # Nobody to send to: skip the work, restart with a keyframe later.
+                    self.stats.dropped_idle += 1
+                    self._idle = True
+                    self._unshown = jpeg
+                    self._last_good = time.monotonic()
+                    continue
+                # Back from away: the whole picture changes, a keyframe says it best.
+                force = self._idle or self.away or self._keyframes.due(time.monotonic())
+                self._idle = False
+                self._unshown = None
+                pts = self._pts(jpeg.received)
+                try:
+                    result = await loop.run_in_executor(
+                        self._executor, self._work, jpeg, pts, force
+                    )
+                except Exception:
+                    log.exception("camera %s: frame %d failed", self.name, jpeg.seq)
+                    self.stats.dropped_error += 1
+                    self._idle = self._idle or force
+                    continue
+                if result is None:
+                    self.stats.dropped_corrupt += 1
+                    self._idle = self._idle or force  # the keyframe is still owed
+                    continue
+                self._last_good = time.monotonic()
+                if self.away:
+                    self.away = False
+                    log.info("camera %s: live again", self.name)
+                self._publish(jpeg, result)
+        finally:
+            self.fanout.close()
+
+    async def _show_placeholder(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        self._next_placeholder = now + 1.0 / self.placeholder_fps
+        first = not self.away
+        if first:
+            self.away = True
+            self.stats.away_periods += 1
+            log.info("camera %s: away, showing the placeholder", self.name)
+        connected, attempts = self.link()
+        info = AwayInfo(connected=connected, attempt=attempts, since=self._last_wall)
+        force = first or self._idle or self._keyframes.due(now)
+        self._idle = False
+        pts = self._pts(time.perf_counter())
+        unshown, self._unshown = self._unshown, None
+        try:
+            result = await loop.run_in_executor(
+                self._executor, self._work_placeholder, info, unshown, pts, force
+            )
+        except Exception:
+            log.exception("camera %s: placeholder frame failed", self.name)
+            self.stats.dropped_error += 1
+            self._idle = self._idle or force
+            return
+        self.stats.placeholders += 1
+        self._publish(None, result)
+
+    def close(self) -> None:
+        self.fanout.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _pts(self, received: float) -> int:
+        # RTP timestamps follow the frames' arrival times: the receiver's jitter
+        # buffer then sees the camera's real cadence.
+        if self._t0 is None:
+            self._t0 = received
+        pts = int((received - self._t0) * VIDEO_CLOCK)
+        if pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def _work(self, jpeg: JpegFrame, pts: int, keyframe: bool) -> _WorkResult | None:
+        """Runs in the camera's worker thread; touches nothing the loop uses."""
+        t0 = time.perf_counter()
+        processor = self.processor
+        try:
+            bgr = self._decoder.decode_bgr(jpeg.data)
+            if bgr.shape[0] < MIN_SIDE or bgr.shape[1] < MIN_SIDE:
+                raise DecodeError(f"frame of {bgr.shape[1]}x{bgr.shape[0]} is too small")
+            processing = 0.0
+            if processor is not None:
+                tp = time.perf_counter()
+                bgr = processor(bgr)
+                processing = time.perf_counter() - tp
+            frame = bgr_to_yuv420(bgr)
+        except DecodeError as exc:
+            log.debug("camera %s: frame %d dropped: %s", self.name, jpeg.seq, exc)
+            return None
+        t1 = time.perf_counter()
+        packets, is_key = self._encoder.encode(frame, pts, keyframe)
+        t2 = time.perf_counter()
+        self._placeholder.remember(bgr)
+        return _WorkResult(packets, is_key, frame.width, frame.height, t0, t1, t2, processing)
+
+    def _work_placeholder(
+        self, info: AwayInfo, unshown: JpegFrame | None, pts: int, keyframe: bool
+    ) -> _WorkResult:
+        """Worker thread: encode one placeholder frame, the same size as the last frame."""
+        t0 = time.perf_counter()
+        if unshown is not None:
+            # The camera's last frame came while nobody watched: that is the one to dim.
+            with contextlib.suppress(DecodeError):
+                self._placeholder.remember(self._decoder.decode_bgr(unshown.data))
+        if not self._placeholder.has_frame and self._encoder.size is not None:
+            self._placeholder.default_size = self._encoder.size
+        frame = bgr_to_yuv420(self._placeholder.render(info))
+        t1 = time.perf_counter()
+        packets, is_key = self._encoder.encode(frame, pts, keyframe)
+        t2 = time.perf_counter()
+        return _WorkResult(packets, is_key, frame.width, frame.height, t0, t1, t2)
+
+    def _publish(self, jpeg: JpegFrame | None, result: _WorkResult) -> None:
+        """Send an encoded frame to the viewers; ``jpeg`` is None for a placeholder."""
+        now = time.monotonic()
+        stats = self.stats
+        if jpeg is not None:
+            stats.wait.add(result.started - jpeg.received)
+            stats.decode.add(result.decoded - result.started - result.processing)
+            if result.processing:
+                stats.process.add(result.processing)
+            stats.encode.add(result.encoded - result.decoded)
+            stats.to_encoded.add(result.encoded - jpeg.received)
+        if not result.packets:
+            return
+        if result.keyframe:
+            stats.keyframes += 1
+            self._keyframes.produced(now)
+        self.resolution = (result.width, result.height)
+        if jpeg is not None:
+            stats.frames_encoded += 1
+            stats.fps_out.tick(now)
+            seq, received = jpeg.seq, jpeg.received
+        else:
+            seq, received = PLACEHOLDER_SEQ, result.started
+        for packet in result.packets:
+            stats.bytes_out += packet.size
+            self.fanout.publish(
+                EncodedFrame(
+                    packet=packet,
+                    keyframe=result.keyframe,
+                    width=result.width,
+                    height=result.height,
+                    seq=seq,
+                    received=received,
+                    encoded=result.encoded,
+                )
+            )

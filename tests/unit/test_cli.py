@@ -1,0 +1,19 @@
+"""The command line and the application factory read arguments alike."""
+
+from __future__ import annotations
+
+from relay.app import CONFIG, create_app
+from relay.cli import main
+
+
+def test_create_app_reads_arguments_like_the_command(monkeypatch) -> None:
+    monkeypatch.delenv("ESP32_RELAY_PORT", raising=False)
+    app = create_app(["--camera", "http://192.168.4.1:81/stream", "--port", "9000"])
+    cfg = app[CONFIG]
+    assert cfg.port == 9000 and cfg.cameras[0].stream.url == "http://192.168.4.1:81/stream"
+
+
+def test_command_refuses_a_bad_configuration(capsys, tmp_path) -> None:
+    assert main(["--camera", "ftp://nope"]) == 2
+    assert "http:// URL" in capsys.readouterr().err
+    assert main(["--config", str(tmp_path / "none.toml")]) == 2
