@@ -22,12 +22,12 @@ plus one ``feed`` worth of input plus ``MAX_PART_HEAD``, whatever the input.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum, auto
 
 from .contenttype import boundary_from_content_type
 from .delimiter import Delimiter, find_boundary_line, find_delimiter
 from .jpegwalk import END, NEW_SOI, SOI, JpegWalker, as_jpeg
+from .part import ParserStats, Part, parse_length
 
 __all__ = ["MAX_PART_HEAD", "MultipartParser", "ParserStats", "Part", "boundary_from_content_type"]
 
@@ -43,37 +43,6 @@ _TOKEN_CHAR = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]"
 _TOKEN_RE = re.compile(_TOKEN_CHAR + rb"+")
 _HEADER_START_RE = re.compile(_TOKEN_CHAR + rb"+[ \t]*:")
 _HEADER_PREFIX_RE = re.compile(_TOKEN_CHAR + rb"*[ \t]*")
-_TIMESTAMP_RE = re.compile(r"\d+(?:\.\d+)?")
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One JPEG frame and its part headers (names lower-cased; empty when there were none)."""
-
-    data: bytes
-    headers: dict[str, str]
-
-    @property
-    def timestamp(self) -> float | None:
-        """The board's capture time from ``X-Timestamp: <sec>.<usec>``; None if absent or bad."""
-        value = self.headers.get("x-timestamp")
-        if value is None:
-            return None
-        value = value.strip()
-        if not _TIMESTAMP_RE.fullmatch(value):
-            return None
-        return float(value)
-
-
-@dataclass(slots=True)
-class ParserStats:
-    """Counters since the parser was created."""
-
-    frames: int = 0
-    dropped_invalid: int = 0  # parts that were not complete JPEGs (no SOI, no EOI, ...)
-    dropped_oversize: int = 0  # parts larger than max_frame_size
-    # Bytes skipped between parts; whitespace right before the next part is framing.
-    garbage_bytes: int = 0
 
 
 class _State(Enum):
@@ -82,13 +51,6 @@ class _State(Enum):
     BODY_LEN = auto()  # a body whose Content-Length is known
     BODY_EOI = auto()  # a body that ends at its EOI marker
     DISCARD = auto()  # dropping the rest of a bad or oversized part
-
-
-def _parse_length(value: str | None) -> int | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return int(value) if value.isdigit() and value.isascii() else None
 
 
 class MultipartParser:
@@ -339,7 +301,7 @@ class MultipartParser:
         self._to_seek()
 
     def _begin_part_body(self) -> None:
-        length = _parse_length(self._headers.get("content-length"))
+        length = parse_length(self._headers.get("content-length"))
         if length is None:
             self._begin_body(self._headers)
         elif length > self.max_frame_size:
