@@ -25,6 +25,18 @@ class CameraChannel:
             return {"ok": False, "error": "invalid", "message": "this camera has no control server"}
         return await self.control.handle(message)
 
+    def coalesce_key(self, message: Mapping[str, Any]) -> str | None:
+        """Sets of one variable merge in the control queue (the newest value wins), and
+        every pending get shares one /status read."""
+        if self.control is None:
+            return None
+        op = message.get("op")
+        if op == "set" and isinstance(message.get("var"), str):
+            return f"set:{message['var']}"
+        if op == "get":
+            return "get"
+        return None
+
     def subscribe(self, push: Push) -> Callable[[], None]:
         unsubscribes = []
         if self.control is not None:

@@ -3,9 +3,12 @@
 Each message is one JSON object with an ``id`` (a string or an integer the
 client chooses). This module checks the envelope (size, JSON, object, id)
 and how many requests one viewer has outstanding; what a request means is up
-to the handler the application passes in, which answers with a reply object
-(the id is added here) and pushes messages such as ``{"op": "state", ...}``
-to every subscribed channel. Malformed messages are answered ``invalid``
+to the handler the application passes in. The handler also says which requests
+coalesce (a slider's values: one variable, newest wins): while one of them is
+pending, more with the same key are always taken, never answered ``busy``, because
+they cost nothing but a reply; the limit is for many different requests. The
+handler answers with a reply object (the id is added here) and pushes messages
+such as ``{"op": "state", ...}`` to every subscribed channel. Malformed messages are answered ``invalid``
 with ``"id": null`` when no usable id could be read; the channel stays open.
 """
 
@@ -38,6 +41,10 @@ class ControlHandler(Protocol):
 
     def subscribe(self, push: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Deliver pushed messages (starting with the current state); returns unsubscribe."""
+        ...
+
+    def coalesce_key(self, message: Mapping[str, Any]) -> str | None:
+        """Requests with the same key merge into one pending request; None: they do not."""
         ...
 
 
@@ -102,6 +109,7 @@ class ControlChannel:
         self.max_message_bytes = max_message_bytes
         self.max_outstanding = max_outstanding
         self._tasks: set[asyncio.Task[None]] = set()
+        self._keys: dict[str, int] = {}  # coalesce key -> its requests being served
         self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
         self.received = 0
@@ -128,19 +136,32 @@ class ControlChannel:
             self._reply(exc.request_id, {"ok": False, "error": "invalid", "message": str(exc)})
             return
         request_id = message["id"]
-        if len(self._tasks) >= self.max_outstanding:
+        key = self.handler.coalesce_key(message)
+        # Requests that coalesce count once: the limit is on what the relay has to do.
+        pending = len(self._tasks) - sum(self._keys.values()) + len(self._keys)
+        if pending >= self.max_outstanding and not (key and key in self._keys):
             self._reply(
                 request_id,
                 {
                     "ok": False,
                     "error": "busy",
-                    "message": f"{len(self._tasks)} requests of this viewer are pending",
+                    "message": f"{pending} different requests of this viewer are pending",
                 },
             )
             return
         task = asyncio.ensure_future(self._serve(request_id, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if key:
+            self._keys[key] = self._keys.get(key, 0) + 1
+            task.add_done_callback(lambda _task: self._release(key))
+
+    def _release(self, key: str) -> None:
+        left = self._keys[key] - 1
+        if left:
+            self._keys[key] = left
+        else:
+            del self._keys[key]
 
     async def _serve(self, request_id: Any, message: dict[str, Any]) -> None:
         try:

@@ -6,7 +6,8 @@ Pure: no I/O, no clock (every method takes ``now``). The forwarder
 The queue holds at most one pending entry per variable: a newer set of a
 variable that has not been sent yet replaces the value of the pending one and
 adds its requester to that entry's waiters, so 1,000 slider updates cost a few
-requests. An entry keeps its place in line when it is updated, so a slider
+requests; such a merge is never refused, whatever the number of waiters, so the newest
+value always gets in. An entry keeps its place in line when it is updated, so a slider
 being dragged cannot starve other variables. After a variable is sent it is
 held back for ``hold`` seconds: while a slider moves, the board sees at most
 one request per variable per ``hold``.
@@ -80,13 +81,16 @@ class CoalescingQueue(Generic[T]):
         return self._put(STATUS, None, waiter, now, deadline)
 
     def _put(self, key: str, val: int | None, waiter: T, now: float, deadline: float) -> bool:
-        if self.waiters >= self.max_waiters:
-            raise QueueFull
-        self.waiters += 1
         entry = self._entries.get(key)
         if entry is None:
+            # The limit is for many different requests: a newer value of a variable already
+            # pending (or another read) costs the board nothing more, and must not be lost.
+            if self.waiters >= self.max_waiters:
+                raise QueueFull
+            self.waiters += 1
             self._entries[key] = Entry(key, val, [waiter], deadline, now)
             return False
+        self.waiters += 1
         entry.val = val
         entry.waiters.append(waiter)
         entry.deadline = min(entry.deadline, deadline)

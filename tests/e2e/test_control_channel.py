@@ -147,6 +147,39 @@ async def test_every_request_of_a_burst_gets_exactly_one_reply(
         await asyncio.gather(a.close(http), b.close(http))
 
 
+async def test_a_slider_burst_of_any_size_ends_on_the_newest_value(
+    relay: RunningRelay, http: aiohttp.ClientSession
+) -> None:
+    """500 sets of one variable sent at once coalesce into one pending request: none is
+    refused busy, and the board ends on the last value asked for."""
+    v = await _viewer(relay, http)
+    try:
+        values = [(i * 7) % 5 - 2 for i in range(499)] + [1]
+        ids = [v.send({"op": "set", "var": "contrast", "val": val}) for val in values]
+        # A different request in the same burst is not crowded out either.
+        other = v.send({"op": "set", "var": "saturation", "val": -1})
+        wanted = set(ids) | {other}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            replies = {m["id"]: m for m in v.messages if "op" not in m and m.get("id") in wanted}
+            if len(replies) == len(wanted):
+                break
+            await asyncio.sleep(0.05)
+        assert len(replies) == len(wanted)
+        busy = [m for m in replies.values() if m.get("error") == "busy"]
+        assert not busy, f"{len(busy)} answered busy, e.g. {busy[0]}"
+        failed = [replies[i] for i in ids if not replies[i]["ok"]]
+        assert not failed, failed[:3]
+        assert replies[ids[-1]]["val"] == 1 and not replies[ids[-1]].get("superseded")
+        assert replies[other]["ok"]
+        sim = relay.camera().simulator
+        assert sim is not None
+        assert sim.status()["contrast"] == 1
+        assert sim.status()["saturation"] == -1
+    finally:
+        await v.close(http)
+
+
 async def test_set_to_reply_latency(relay: RunningRelay, http: aiohttp.ClientSession) -> None:
     v = await _viewer(relay, http)
     try:

@@ -64,6 +64,23 @@ def test_bound_on_waiting_requests() -> None:
     q.put_read(10, 0.0, 5.0)  # room again
 
 
+def test_a_newer_value_of_a_pending_variable_is_never_refused() -> None:
+    q: CoalescingQueue[int] = CoalescingQueue(max_waiters=3)
+    q.put_set("contrast", 0, 0, 0.0, 5.0)
+    q.put_read(1, 0.0, 5.0)
+    q.put_set("brightness", 0, 2, 0.0, 5.0)
+    # Full for new requests, but 500 more values of contrast and reads still coalesce.
+    with pytest.raises(QueueFull):
+        q.put_set("saturation", 1, 3, 0.0, 5.0)
+    for i in range(500):
+        assert q.put_set("contrast", i % 5 - 2, 100 + i, 0.0, 5.0)
+    assert q.put_read(999, 0.0, 5.0)
+    entry = q.take(0.0)
+    assert entry is not None and entry.key == "contrast"
+    assert entry.val == 499 % 5 - 2 and len(entry.waiters) == 501
+    assert q.waiters == 3  # the read's two waiters and brightness
+
+
 def test_expired_entries_leave_the_queue() -> None:
     q: CoalescingQueue[int] = CoalescingQueue()
     q.put_set("brightness", 1, 1, 0.0, 1.0)

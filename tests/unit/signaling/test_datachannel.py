@@ -1,14 +1,23 @@
-"""The data channel's message envelope."""
+"""The data channel: its message envelope, and how many requests a viewer may have waiting."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaling.datachannel import MAX_MESSAGE_BYTES, EnvelopeError, parse_envelope, valid_id
+from signaling.datachannel import (
+    MAX_MESSAGE_BYTES,
+    ControlChannel,
+    EnvelopeError,
+    parse_envelope,
+    valid_id,
+)
 
 
 def test_envelope_accepts_string_and_integer_ids() -> None:
@@ -56,3 +65,60 @@ def test_envelope_fuzz_only_raises_envelope_errors(data: str | bytes) -> None:
 def test_envelope_roundtrip_of_any_valid_request() -> None:
     msg = {"id": "x", "op": "set", "var": "brightness", "val": -2}
     assert parse_envelope(json.dumps(msg)) == msg
+
+
+class _Channel:
+    """The part of RTCDataChannel that ControlChannel uses, recording what it sends."""
+
+    readyState = "open"
+    bufferedAmount = 0
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.handlers: dict[str, Any] = {}
+
+    def on(self, event: str, fn: Any) -> None:
+        self.handlers[event] = fn
+
+    def send(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+
+class _HeldHandler:
+    """Answers every request once released; sets of one variable coalesce."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        await self.release.wait()
+        return {"ok": True, "var": message.get("var")}
+
+    def subscribe(self, push: Any) -> Any:
+        return lambda: None
+
+    def coalesce_key(self, message: Mapping[str, Any]) -> str | None:
+        return f"set:{message['var']}" if message.get("op") == "set" else None
+
+
+async def test_requests_that_coalesce_are_never_busy_but_different_ones_are() -> None:
+    raw, handler = _Channel(), _HeldHandler()
+    served = ControlChannel(raw, handler, max_outstanding=2)  # type: ignore[arg-type]
+    served.start()
+    receive = raw.handlers["message"]
+    receive(json.dumps({"id": 1, "op": "set", "var": "contrast", "val": 0}))
+    receive(json.dumps({"id": 2, "op": "get"}))
+    for i in range(3, 503):  # a slider burst: all join the pending contrast
+        receive(json.dumps({"id": i, "op": "set", "var": "contrast", "val": i % 5 - 2}))
+    receive(json.dumps({"id": 600, "op": "set", "var": "saturation", "val": 1}))
+    receive(json.dumps({"id": 601, "op": "get"}))
+    await asyncio.sleep(0)
+    assert [(m["id"], m["error"]) for m in raw.sent] == [(600, "busy"), (601, "busy")]
+    handler.release.set()
+    for _ in range(100):
+        if len(raw.sent) == 504:
+            break
+        await asyncio.sleep(0.01)
+    replies = [m["id"] for m in raw.sent]
+    assert sorted(replies) == sorted([1, 2, *range(3, 503), 600, 601])  # each exactly once
+    assert served.outstanding == 0 and served._keys == {}
