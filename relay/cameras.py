@@ -109,6 +109,8 @@ class Camera:
 
     def _on_state(self, state: StreamState) -> None:
         log.info("camera %s: %s", self.name, "online" if state.connected else "offline")
+        if not state.connected:
+            self.pipeline.link_lost()
         if self.control is not None:
             self.control.on_stream_state(state.connected)
 

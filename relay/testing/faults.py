@@ -222,14 +222,17 @@ class Case:
     counters: tuple[str, ...]
     placeholder: bool  # the placeholder shows during the fault
     undetectable: int = 0  # bad frames no decoder can catch, per occurrence (see check_frames)
+    # The longest a viewer may go without any frame (camera or placeholder), in seconds:
+    # a closed or refused connection is known at once, so the placeholder follows quickly.
+    max_gap: float | None = None
 
 
 CASES = {
-    "drop": Case(drop, ("disconnects",), False),
+    "drop": Case(drop, ("disconnects",), False, max_gap=0.5),
     "stall": Case(stall, ("pipeline.away_periods",), True),
     "long_stall": Case(long_stall, ("stalls",), True),
-    "reboot": Case(reboot, ("refused",), True),
-    "http_500": Case(http_500, ("http_errors",), True),
+    "reboot": Case(reboot, ("refused",), True, max_gap=0.5),
+    "http_500": Case(http_500, ("http_errors",), True, max_gap=0.5),
     "drip": Case(drip, ("stalls",), True),
     "garbage": Case(garbage, ("garbage_bytes",), False),
     "corrupt": Case(corrupt, ("pipeline.dropped_corrupt", "dropped_invalid"), False, 1),
@@ -279,6 +282,10 @@ async def run_case(rig: Rig, case: Case, events: int) -> list[float]:
         assert live > 0
         if case.placeholder:
             assert placeholders > 0, "the placeholder never showed"
+        if case.max_gap is not None:
+            arrivals = [f.arrived for f in v.frames[start:]]
+            gap = max(b - a for a, b in itertools_pairwise(arrivals))
+            assert gap <= case.max_gap, f"no frame for {gap * 1000:.0f} ms"
     return recoveries
 
 

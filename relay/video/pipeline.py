@@ -5,10 +5,13 @@ Between the camera and that thread there is a slot, not a queue: a JPEG that
 arrives while the previous one is still being worked on replaces any JPEG
 waiting, so latency never grows with load.  Frames are dropped and counted.
 
-While the camera is away (no frame for a second or so: a drop, a stall, a reboot, or
-no camera yet) the worker encodes placeholder frames at a low rate instead
+While the camera is away the worker encodes placeholder frames at a low rate instead
 (:mod:`relay.video.placeholder`), through the same encoder, so viewers keep a playing track
-with a banner, and the camera's next frame follows them at once.
+with a banner, and the camera's next frame follows them at once. Away means: no
+camera yet; the stream connection closed or refused (known at once: the placeholder
+follows within ``PLACEHOLDER_AFTER_LOST``, so no viewer sees a gap over half a second);
+or no frame for ``PLACEHOLDER_AFTER`` on a connection that stays open (a stall may be a
+slow frame, so it gets longer).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_FPS = 4.0  # enough for browsers to keep the track playing; costs little
 PLACEHOLDER_AFTER = 1.0  # seconds without a frame before the placeholder shows
+# After the connection closed: long enough for a board that answers at once to be back
+# without a flash of the banner, short enough that the pause stays under 0.5 s.
+PLACEHOLDER_AFTER_LOST = 0.2
 MIN_SIDE = 16  # a decoded JPEG smaller than this is damage, not a camera frame
 PLACEHOLDER_SEQ = -1  # EncodedFrame.seq of placeholder frames
 
@@ -118,6 +124,7 @@ class CameraPipeline:
         self._last_received: float | None = None
         self._interval = 0.0  # smoothed time between camera frames
         self._next_placeholder = 0.0
+        self._lost_at: float | None = None  # monotonic time the connection last closed
         self._unshown: JpegFrame | None = None  # newest JPEG dropped while nobody watched
         self.away = False
 
@@ -127,13 +134,26 @@ class CameraPipeline:
 
     def _placeholder_wait(self, now: float) -> float:
         """Seconds until a placeholder frame is due (<= 0: now)."""
-        away_at = now if self._last_good is None else self._last_good + self._away_threshold()
+        if self._last_good is None:
+            away_at = now
+        else:
+            away_at = self._last_good + self._away_threshold()
+            if self._lost_at is not None and self._lost_at >= self._last_good:
+                away_at = min(away_at, self._lost_at + PLACEHOLDER_AFTER_LOST)
         return max(away_at, self._next_placeholder) - now
+
+    def link_lost(self) -> None:
+        """The camera's connection closed or was refused: the camera is gone, not slow."""
+        self._lost_at = time.monotonic()
+        self._slot.interrupt()  # the wait for the next frame was sized for a stall
 
     async def _next_jpeg(self) -> JpegFrame | None:
         """The next JPEG, or None when a placeholder frame is due instead."""
         period = 1.0 / self.placeholder_fps
         while True:
+            waiting = self._slot.poll()  # a camera frame always beats a placeholder
+            if waiting is not None:
+                return waiting
             wait = self._placeholder_wait(time.monotonic())
             if wait <= 0 and self.fanout.viewers > 0:
                 return None
@@ -141,9 +161,11 @@ class CameraPipeline:
                 # Without viewers, still wake up now and then: one may join while the
                 # camera is away, and must get placeholders.
                 async with asyncio.timeout(wait if self.fanout.viewers else max(wait, period)):
-                    return await self._slot.take()
+                    jpeg = await self._slot.take()
             except TimeoutError:
                 continue
+            if jpeg is not None:
+                return jpeg
 
     def _note_received(self, jpeg: JpegFrame) -> None:
         if self._last_received is not None and not self.away:

@@ -14,6 +14,7 @@ class LatestSlot(Generic[T]):
     def __init__(self) -> None:
         self._item: T | None = None
         self._event = asyncio.Event()
+        self._interrupted = False
 
     def put(self, item: T) -> bool:
         """Store ``item``; True when it replaced an item nobody had taken."""
@@ -22,8 +23,23 @@ class LatestSlot(Generic[T]):
         self._event.set()
         return replaced
 
-    async def take(self) -> T:
+    def interrupt(self) -> None:
+        """Make the waiting (or next) :meth:`take` return None: the taker must look again
+        at something other than items, such as a camera whose connection just closed."""
+        self._interrupted = True
+        self._event.set()
+
+    def poll(self) -> T | None:
+        """The item if there is one, without waiting."""
+        item, self._item = self._item, None
+        return item
+
+    async def take(self) -> T | None:
+        """The item, or None once after :meth:`interrupt`."""
         while self._item is None:
+            if self._interrupted:
+                self._interrupted = False
+                return None
             self._event.clear()
             await self._event.wait()
         item, self._item = self._item, None
