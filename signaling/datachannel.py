@@ -8,8 +8,9 @@ coalesce (a slider's values: one variable, newest wins): while one of them is
 pending, more with the same key are always taken, never answered ``busy``, because
 they cost nothing but a reply; the limit is for many different requests. The
 handler answers with a reply object (the id is added here) and pushes messages
-such as ``{"op": "state", ...}`` to every subscribed channel. Malformed messages are answered ``invalid``
-with ``"id": null`` when no usable id could be read; the channel stays open.
+such as ``{"op": "state", ...}`` to every subscribed channel. Malformed messages
+are answered ``invalid`` with ``"id": null`` when no usable id could be read; the
+channel stays open.
 """
 
 from __future__ import annotations
