@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from aiortc import RTCDataChannel
 
+from .jsontext import JsonError, read_json
 from .peers import DataChannelHandler, Session
 
 log = logging.getLogger(__name__)
@@ -66,24 +67,12 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, int) and abs(value) <= MAX_JSON_INT
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_envelope(data: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """The request object of one message; raises EnvelopeError."""
-    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
-    if size > max_bytes:
-        raise EnvelopeError(f"message too large: {size} bytes (limit {max_bytes})")
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise EnvelopeError("binary messages must be UTF-8 JSON text") from exc
     try:
-        message = json.loads(data, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
-        raise EnvelopeError(f"not JSON: {exc}") from None
+        message = read_json(data, max_bytes)
+    except JsonError as exc:
+        raise EnvelopeError(str(exc)) from None
     if not isinstance(message, dict):
         raise EnvelopeError("a request is a JSON object")
     if "id" not in message:

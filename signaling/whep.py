@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from .body import BodyTooLarge, read_body
 from .broadcast import PacketSource
 from .peers import DataChannelHandler, OfferError, PeerManager
 
@@ -83,14 +84,12 @@ class WhepEndpoints:
             return json_error(
                 415, "unsupported_media_type", "the offer must be sent as application/sdp"
             )
-        if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
-            return json_error(413, "too_large", f"offers are limited to {MAX_OFFER_BYTES} bytes")
         try:
-            body = await request.content.read(MAX_OFFER_BYTES + 1)
+            body = await read_body(request, MAX_OFFER_BYTES)
+        except BodyTooLarge:
+            return json_error(413, "too_large", f"offers are limited to {MAX_OFFER_BYTES} bytes")
         except Exception as exc:
             return json_error(400, "bad_request", f"cannot read the offer: {exc}")
-        if len(body) > MAX_OFFER_BYTES:
-            return json_error(413, "too_large", f"offers are limited to {MAX_OFFER_BYTES} bytes")
         try:
             offer = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -9,7 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
+from signaling.body import BodyTooLarge, read_body
 from signaling.datachannel import MAX_MESSAGE_BYTES, valid_id
+from signaling.jsontext import JsonError, read_json
 from signaling.whep import json_error
 
 from ..cameras import Camera
@@ -63,16 +65,10 @@ async def api_control(request: web.Request) -> web.Response:
     cam = _camera_or_404(request)
     if cam.control is None:
         return json_error(503, "not_ready", f"camera {cam.name!r} has no control server")
-    limit = MAX_MESSAGE_BYTES
-    if request.content_length is not None and request.content_length > limit:
-        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        return json_error(413, "too_large", f"control requests are limited to {limit} bytes")
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        return json_error(400, "invalid", f"not JSON: {exc}")
+        data = await _json_body(request, MAX_MESSAGE_BYTES)
+    except _BadBody as bad:
+        return bad.response
     if not isinstance(data, dict):
         return json_error(400, "invalid", "the body must be a JSON object")
     if data.get("id") is not None and not valid_id(data["id"]):
@@ -90,14 +86,17 @@ class _BadBody(Exception):
 
 
 async def _json_body(request: web.Request, limit: int = 64 * 1024) -> Any:
-    """The request's JSON body; raises _BadBody with the error answer."""
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise _BadBody(json_error(413, "too_large", f"requests are limited to {limit} bytes"))
+    """The request's JSON body, read as the data channel reads its messages (same limits,
+    same messages); raises _BadBody with the error answer."""
     try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise _BadBody(json_error(400, "invalid", f"not JSON: {exc}")) from None
+        body = await read_body(request, limit)
+    except BodyTooLarge as exc:
+        raise _BadBody(json_error(413, "too_large", str(exc))) from None
+    try:
+        return read_json(body, limit)
+    except JsonError as exc:
+        status, code = (413, "too_large") if exc.too_large else (400, "invalid")
+        raise _BadBody(json_error(status, code, str(exc))) from None
 
 
 async def api_processors(request: web.Request) -> web.Response:
