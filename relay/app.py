@@ -22,7 +22,8 @@ from .cameras import Cameras
 from .channel import CameraChannel
 from .config import RelayConfig
 from .routes import api, ops, pages
-from .routes.assets import WEB_PACKAGE, web_root
+from .routes.assets import WEB_PACKAGE, static_files, web_root
+from .routes.errors import error_middleware
 from .routes.keys import CAMERAS, CONFIG, PEERS
 
 __all__ = ["CAMERAS", "CONFIG", "PEERS", "create_app"]
@@ -38,7 +39,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         cfg = RelayConfig()
     elif not isinstance(cfg, RelayConfig):
         cfg = config_from_argv(list(cfg))
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[error_middleware])
     cameras = Cameras(cfg)
     peers = PeerManager(cfg.ice, zero_playout_delay=cfg.zero_playout_delay)
     app[CONFIG] = cfg
@@ -65,7 +66,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
     pages.add_routes(app)
     api.add_routes(app)
     ops.add_routes(app)
-    app.router.add_static("/static/", web_root() / "static", name="static")
+    app.router.add_get("/static/{path:.+}", static_files(web_root() / "static"), name="static")
     app.cleanup_ctx.append(_lifecycle)
     return app
 

@@ -7,8 +7,6 @@ import json
 import aiohttp_jinja2
 from aiohttp import web
 
-from signaling.whep import json_error
-
 from ..control import schema
 from .keys import CAMERAS, CONFIG
 
@@ -18,7 +16,7 @@ async def viewer_page(request: web.Request) -> web.Response:
     cfg = request.app[CONFIG]
     name = request.query.get("camera", cfg.default_camera)
     if request.app[CAMERAS].get(name) is None:
-        return json_error(404, "not_found", f"no camera named {name!r}")
+        raise web.HTTPNotFound(text=f"no camera named {name!r}")
     ice = [dict(s) for s in cfg.ice.servers]
     return aiohttp_jinja2.render_template(
         "viewer.html",
@@ -37,7 +35,7 @@ async def kiosk_page(request: web.Request) -> web.Response:
     cfg = request.app[CONFIG]
     name = request.query.get("camera", cfg.default_camera)
     if request.app[CAMERAS].get(name) is None:
-        return json_error(404, "not_found", f"no camera named {name!r}")
+        raise web.HTTPNotFound(text=f"no camera named {name!r}")
     ice = [dict(s) for s in cfg.ice.servers]
     return aiohttp_jinja2.render_template(
         "kiosk.html", request, {"camera": name, "ice_servers": json.dumps(ice)}
