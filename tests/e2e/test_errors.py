@@ -98,7 +98,8 @@ async def test_a_failing_handler_is_a_500_in_the_same_shape_and_is_logged(
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/%2e%2e/app.py", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/", "/static/x/"]
+    "path",
+    ["/static/%2e%2e/app.py", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/", "/static/x/"],
 )
 async def test_static_files_stay_inside_their_folder(
     relay: RunningRelay, http: aiohttp.ClientSession, path: str
