@@ -20,7 +20,7 @@ from signaling.whep import WhepEndpoints, WhepStream
 from .argv import config_from_argv
 from .cameras import Cameras
 from .channel import CameraChannel
-from .config import RelayConfig
+from .config import ConfigError, RelayConfig
 from .routes import api, ops, pages
 from .routes.assets import WEB_PACKAGE, static_files, web_root
 from .routes.errors import error_middleware
@@ -39,6 +39,10 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         cfg = RelayConfig()
     elif not isinstance(cfg, RelayConfig):
         cfg = config_from_argv(list(cfg))
+    problems = cfg.ice.check()
+    if problems:
+        # Every answer would carry no candidate: video that never plays, silently.
+        raise ConfigError("ice.addresses: " + "; ".join(problems))
     app = web.Application(client_max_size=1024 * 1024, middlewares=[error_middleware])
     cameras = Cameras(cfg)
     peers = PeerManager(cfg.ice, zero_playout_delay=cfg.zero_playout_delay)

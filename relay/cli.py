@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -40,26 +42,52 @@ def _urls(host: str, port: int) -> list[str]:
     return urls
 
 
+class ListenError(OSError):
+    """The relay's port cannot be had; nothing has been started."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts: a port in use is then one clear
+    line, not a camera, a simulator and their tasks started only to be torn down."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise ListenError(f"cannot listen on {host}:{port}: {why}") from None
+    sock.setblocking(False)
+    return sock
+
+
 async def serve(cfg: RelayConfig) -> None:
     app = create_app(cfg)
+    sock = listen(cfg.host, cfg.port)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, cfg.host, cfg.port)
-    await site.start()
-    port = cfg.port
-    if port == 0 and runner.addresses:
-        port = runner.addresses[0][1]
-    for url in _urls(cfg.host, port):
-        print(f"esp32-relay: open {url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        port = sock.getsockname()[1]
+        for url in _urls(cfg.host, port):
+            print(f"esp32-relay: open {url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await runner.cleanup()
+        sock.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         asyncio.run(serve(cfg))
-    except OSError as exc:
-        print(f"esp32-relay: cannot listen on {cfg.host}:{cfg.port}: {exc}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"esp32-relay: {exc}", file=sys.stderr)
+        return 2
+    except ListenError as exc:
+        print(f"esp32-relay: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -42,6 +42,58 @@ def _filtered_host_addresses(original: HostAddresses, use_ipv4: bool, use_ipv6: 
     return out
 
 
+def _looks_like_network(pattern: str) -> bool:
+    # Interface names are letters and digits ("eth0", "wlp2s0", "br-lan"); a pattern made of
+    # digits, dots, colons and a slash was meant as an address, however mistyped.
+    return all(c in "0123456789abcdefABCDEF.:/" for c in pattern) and any(
+        c in pattern for c in ".:/"
+    )
+
+
+def machine_addresses() -> dict[str, list[str]]:
+    """Interface name -> its addresses, as aioice enumerates them."""
+    out: dict[str, list[str]] = {}
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            addr = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
+            out.setdefault(adapter.nice_name, []).append(addr)
+    return out
+
+
+def address_problems(patterns: Sequence[str], interfaces: Mapping[str, list[str]]) -> list[str]:
+    """What in ``patterns`` can match nothing on a machine with ``interfaces``.
+
+    A typo here (``eht0``, ``300.1.1.1/24``) would leave every answer without a
+    candidate: video that never plays, with nothing saying why.
+    """
+    problems = []
+    names = ", ".join(sorted(interfaces)) or "none"
+    for p in patterns:
+        if not isinstance(p, str) or not p:
+            problems.append(f"{p!r} is neither a network nor an interface name")
+            continue
+        try:
+            net = ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            if _looks_like_network(p):
+                problems.append(f"{p!r} is not a valid network (e.g. 192.168.1.0/24)")
+            elif p not in interfaces:
+                problems.append(f"no interface named {p!r} (this machine has: {names})")
+            continue
+        mine = [a for addrs in interfaces.values() for a in addrs if _in_network(a, net)]
+        if not mine:
+            listed = ", ".join(a for addrs in interfaces.values() for a in addrs) or "none"
+            problems.append(f"no address of this machine is in {p} (its addresses: {listed})")
+    return problems
+
+
+def _in_network(address: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]) in net
+    except ValueError:
+        return False
+
+
 def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
     """Build a filter from CIDRs (``192.168.1.0/24``, ``fd00::/8``) and interface names."""
     if not patterns:
@@ -55,13 +107,7 @@ def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
             names.add(p)
 
     def allowed(interface: str, address: str) -> bool:
-        if interface in names:
-            return True
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0])
-        except ValueError:
-            return False
-        return any(ip in net for net in networks)
+        return interface in names or any(_in_network(address, net) for net in networks)
 
     return allowed
 
@@ -70,6 +116,14 @@ def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
 class IcePolicy:
     servers: tuple[Mapping[str, Any], ...] = ()
     addresses: tuple[str, ...] = ()
+
+    def check(self, interfaces: Mapping[str, list[str]] | None = None) -> list[str]:
+        """Problems with ``addresses`` on this machine (or on ``interfaces``); empty: fine."""
+        if not self.addresses:
+            return []
+        return address_problems(
+            self.addresses, machine_addresses() if interfaces is None else interfaces
+        )
 
     def configuration(self) -> RTCConfiguration:
         """Never aiortc's default, which reaches out to a public STUN server."""

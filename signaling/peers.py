@@ -30,6 +30,10 @@ class OfferError(ValueError):
     """The offer cannot be answered; the message tells the client why."""
 
 
+class NoCandidates(OfferError):
+    """The relay gathered no ICE candidate: the viewer could never connect (503)."""
+
+
 @dataclass
 class Session:
     id: str
@@ -175,6 +179,11 @@ class PeerManager:
             raise OfferError("the offer does not accept VP8 video")
         with self.ice.gathering():
             await pc.setLocalDescription(answer)
+        if "a=candidate:" not in pc.localDescription.sdp:
+            raise NoCandidates(
+                "the relay has no network address to offer this viewer"
+                + (f" (ice.addresses = {list(self.ice.addresses)})" if self.ice.addresses else "")
+            )
 
     async def _watch_connect(self, session: Session) -> None:
         """A viewer that posted an offer and never connected is forgotten."""

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .body import BodyTooLarge, read_body
 from .broadcast import PacketSource
-from .peers import DataChannelHandler, OfferError, PeerManager
+from .peers import DataChannelHandler, NoCandidates, OfferError, PeerManager
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class WhepEndpoints:
             session, answer = await self.peers.answer(
                 name, offer, stream.source, stream.on_datachannel
             )
+        except NoCandidates as exc:
+            log.warning("camera %s: %s", name, exc)
+            return json_error(503, "no_candidates", str(exc))
         except OfferError as exc:
             return json_error(400, "bad_offer", str(exc))
         location = f"/cameras/{name}/whep/{session.id}"

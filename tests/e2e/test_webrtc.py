@@ -8,6 +8,7 @@ import time
 import aiohttp
 import pytest
 
+from relay.app import PEERS
 from relay.testing.relay import RunningRelay, running_relay
 from relay.testing.whep import WhepViewer
 
@@ -241,7 +242,8 @@ async def test_lost_packet_is_retransmitted_not_repaired_by_keyframe(
 
 @pytest.mark.parametrize(
     ("addresses", "expect_candidate"),
-    [((), True), (("t0",), True), (("10.213.0.0/16",), True), (("192.0.2.0/24",), False)],
+    # "lo": a real interface, but ICE never offers loopback: nothing to offer at all.
+    [((), True), (("t0",), True), (("10.213.0.0/16",), True), (("lo",), False)],
 )
 async def test_ice_gathers_only_the_chosen_addresses(
     http, netns_addr: str, addresses: tuple[str, ...], expect_candidate: bool
@@ -255,13 +257,38 @@ async def test_ice_gathers_only_the_chosen_addresses(
     async with running_relay(cfg) as relay:
         v = WhepViewer(relay.whep())
         try:
+            if not expect_candidate:
+                # An answer without a candidate could never connect: a clear 503 instead.
+                with pytest.raises(RuntimeError, match="503.*no network address to offer"):
+                    await v.connect(http)
+                assert not relay.app[PEERS].sessions
+                return
             await v.connect(http)
             answer = v.pc.remoteDescription.sdp
             candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
-            if expect_candidate:
-                assert candidates and all(netns_addr in c for c in candidates), candidates
-                await v.wait_frames(3, timeout=15)
-            else:
-                assert candidates == []
+            assert candidates and all(netns_addr in c for c in candidates), candidates
+            await v.wait_frames(3, timeout=15)
         finally:
             await v.close(http)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [
+        ("eht0", "no interface named 'eht0' (this machine has: "),
+        ("300.1.1.1/24", "'300.1.1.1/24' is not a valid network"),
+        ("192.0.2.0/24", "no address of this machine is in 192.0.2.0/24"),
+    ],
+)
+def test_ice_addresses_that_match_nothing_are_refused_at_start(pattern: str, says: str) -> None:
+    from dataclasses import replace
+
+    from relay.app import create_app
+    from relay.config import ConfigError, RelayConfig
+    from signaling.ice import IcePolicy
+
+    cfg = replace(RelayConfig(), ice=IcePolicy(addresses=("t0", pattern)))
+    with pytest.raises(ConfigError, match="ice.addresses") as caught:
+        create_app(cfg)
+    assert says in str(caught.value)
+    assert "'t0'" not in str(caught.value)  # the good one is not blamed

@@ -17,3 +17,22 @@ def test_command_refuses_a_bad_configuration(capsys, tmp_path) -> None:
     assert main(["--camera", "ftp://nope"]) == 2
     assert "http:// URL" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "none.toml")]) == 2
+
+
+def test_a_port_in_use_is_one_clear_line_and_nothing_is_started(capfd) -> None:
+    import socket
+    import threading
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    threads = threading.active_count()
+    try:
+        assert main(["--host", "127.0.0.1", "--port", str(port)]) == 1
+    finally:
+        taken.close()
+    out, err = capfd.readouterr()
+    assert err.strip() == f"esp32-relay: cannot listen on 127.0.0.1:{port}: the port is in use"
+    assert "open http" not in out and "Traceback" not in err
+    assert threading.active_count() == threads  # no camera, simulator or worker was started
