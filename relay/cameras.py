@@ -3,7 +3,7 @@
 A camera is where the parts meet: its stream connection (:mod:`relay.ingest`) feeds
 its pipeline (:mod:`relay.video`), whose worker runs its processor chain
 (:mod:`relay.processing`); its control service (:mod:`relay.control`) learns from
-the frames. A camera configured without a stream URL gets the built-in simulator,
+the frames. A camera configured with ``simulate = true`` gets the built-in simulator,
 started in this process, so the relay runs with nothing else installed.
 """
 
@@ -55,7 +55,7 @@ class Camera:
     async def start(self) -> None:
         cfg = self.cfg
         self.processing.start()
-        if cfg.stream.url is None:
+        if cfg.simulate:
             sim = self._simulator_cfg or SimulatorConfig()
             self.simulator = SimulatedCamera(
                 SimulatorOptions(

@@ -47,7 +47,10 @@ class CameraConfig:
     """One camera: each part's section, keyed by the camera's name."""
 
     name: str = DEFAULT_CAMERA
-    stream: StreamConfig = field(default_factory=StreamConfig)  # no url: the built-in simulator
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    # The built-in simulated board instead of a real one. Only ever on request (and for the
+    # default camera when nothing is configured): a forgotten url must not make a fake camera.
+    simulate: bool = False
     control: ControlConfig = field(default_factory=ControlConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     # The processor chain; None: every built-in, switched off (the viewer page turns them on).
@@ -71,7 +74,7 @@ class RelayConfig:
     host: str = "0.0.0.0"
     port: int = 8080
     log_level: str = "INFO"
-    cameras: tuple[CameraConfig, ...] = (CameraConfig(),)
+    cameras: tuple[CameraConfig, ...] = (CameraConfig(simulate=True),)
     # No STUN or TURN server by default: on a LAN they only delay gathering, and a relay
     # should not talk to the internet unless told to.
     ice: IcePolicy = field(default_factory=IcePolicy)
@@ -218,7 +221,7 @@ def with_overrides(
     """Apply command-line flags: they set the first (default) camera and the listener."""
     first = cfg.cameras[0]
     if camera is not None:
-        first = replace(first, stream=replace(first.stream, url=camera))
+        first = replace(first, stream=replace(first.stream, url=camera), simulate=False)
     if control is not None:
         first = replace(first, control=replace(first.control, url=control))
     cfg = replace(cfg, cameras=(first, *cfg.cameras[1:]))
@@ -259,6 +262,15 @@ def validate(cfg: RelayConfig) -> None:
         if not _NAME_RE.match(cam.name):
             raise ConfigError(
                 f"camera name {cam.name!r}: use letters, digits, '-', '_' or '.' (max 64)"
+            )
+        if cam.simulate and cam.stream.url:
+            raise ConfigError(
+                f"camera {cam.name}: url and simulate = true exclude each other; keep one"
+            )
+        if not cam.simulate and not cam.stream.url:
+            raise ConfigError(
+                f'camera {cam.name}: no url; set url = "http://BOARD-ADDRESS:81/stream"'
+                " (the board's stream), or simulate = true for the built-in simulated board"
             )
         for label, url in (("url", cam.stream.url), ("control_url", cam.control.url)):
             if url is not None:

@@ -40,7 +40,9 @@ class FailLater(Processor):
 
 
 def _config(*procs: ProcessorConfig) -> RelayConfig:
-    return RelayConfig(host="127.0.0.1", port=0, cameras=(CameraConfig(processors=procs or None),))
+    return RelayConfig(
+        host="127.0.0.1", port=0, cameras=(CameraConfig(simulate=True, processors=procs or None),)
+    )
 
 
 async def _viewer(relay: RunningRelay, http: aiohttp.ClientSession) -> WhepViewer:

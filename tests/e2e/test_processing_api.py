@@ -17,7 +17,11 @@ async def relay() -> AsyncIterator[RunningRelay]:
     cfg = RelayConfig(
         host="127.0.0.1",
         port=0,
-        cameras=(CameraConfig(processors=(spec("grayscale", enabled=False), spec("motion"))),),
+        cameras=(
+            CameraConfig(
+                simulate=True, processors=(spec("grayscale", enabled=False), spec("motion"))
+            ),
+        ),
     )
     async with running_relay(cfg) as r:
         yield r

@@ -16,8 +16,24 @@ def test_defaults_run_the_embedded_simulator_on_all_interfaces() -> None:
     cfg = config_from_argv([], env={})
     assert cfg.host == "0.0.0.0" and cfg.port == 8080
     assert cfg.default_camera == "default"
-    assert cfg.cameras[0].stream.url is None  # the built-in simulator
+    assert cfg.cameras[0].simulate and cfg.cameras[0].stream.url is None
     assert cfg.ice.servers == ()  # never a public STUN server unless configured
+
+
+def test_only_an_explicit_setting_starts_the_simulator(tmp_path: Path) -> None:
+    f = tmp_path / "relay.toml"
+    f.write_text('[[cameras]]\nname = "garage"\n')  # url forgotten
+    with pytest.raises(ConfigError, match=r"camera garage: no url; set url = .*simulate = true"):
+        load_toml(f)
+    f.write_text('[[cameras]]\nname = "garage"\nsimulate = true\n')
+    cam = load_toml(f).cameras[0]
+    assert cam.simulate and cam.stream.url is None
+    f.write_text('[[cameras]]\nname = "g"\nsimulate = true\nurl = "http://10.0.0.5:81/stream"\n')
+    with pytest.raises(ConfigError, match="exclude each other"):
+        load_toml(f)
+    # A camera on the command line replaces the default simulated one.
+    cfg = config_from_argv(["--camera", "http://10.0.0.5:81/stream"], env={})
+    assert not cfg.cameras[0].simulate
 
 
 def test_control_url_defaults_to_the_stream_host_on_port_80() -> None:
@@ -63,7 +79,7 @@ def test_toml_then_flags_then_environment(tmp_path: Path) -> None:
         ({"cameras": [{"name": "a"}, {"name": "a"}]}, "unique"),
         ({"cameras": [{"name": "bad name!"}]}, "camera name"),
         ({"cameras": [{"url": "rtsp://x/stream"}]}, "http:// URL"),
-        ({"cameras": [{"encoder": {"bitrate": 10}}]}, "bitrate"),
+        ({"cameras": [{"simulate": True, "encoder": {"bitrate": 10}}]}, "bitrate"),
         ({"cameras": [{"stall_timeout": "3"}]}, "stall_timeout must be float"),
         ({"log_level": "LOUD"}, "log level"),
     ],
@@ -83,7 +99,7 @@ def test_unreadable_or_invalid_files(tmp_path: Path) -> None:
 
 
 def test_float_settings_take_integers() -> None:
-    cfg = from_mapping({"cameras": [{"stall_timeout": 5}]})
+    cfg = from_mapping({"cameras": [{"simulate": True, "stall_timeout": 5}]})
     assert cfg.cameras[0].stream.stall_timeout == 5
     assert isinstance(RelayConfig().cameras[0].stream.stall_timeout, float)
 
@@ -97,6 +113,7 @@ def test_processors_from_the_config_file(tmp_path: Path) -> None:
         f"""
 [[cameras]]
 name = "garage"
+simulate = true
 
 [[cameras.processors]]
 name = "rotate"
@@ -139,7 +156,7 @@ def test_bad_processor_config_is_refused_at_startup(
     tmp_path: Path, body: str, fragment: str
 ) -> None:
     path = tmp_path / "relay.toml"
-    path.write_text(f"[[cameras]]\nname = 'c'\n[[cameras.processors]]\n{body}\n")
+    path.write_text(f"[[cameras]]\nname = 'c'\nsimulate = true\n[[cameras.processors]]\n{body}\n")
     with pytest.raises(ConfigError) as info:
         load_toml(path)
     assert fragment in str(info.value)
@@ -148,7 +165,7 @@ def test_bad_processor_config_is_refused_at_startup(
 def test_duplicate_ids_in_config_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "relay.toml"
     path.write_text(
-        "[[cameras]]\nname='c'\n[[cameras.processors]]\nname='text'\nid='a'\n"
+        "[[cameras]]\nname='c'\nsimulate=true\n[[cameras.processors]]\nname='text'\nid='a'\n"
         "[[cameras.processors]]\nname='rotate'\nid='a'\n"
     )
     with pytest.raises(ConfigError, match="already in the chain"):
