@@ -90,6 +90,22 @@ async def serve(cfg: RelayConfig) -> None:
         sock.close()
 
 
+# Libraries whose INFO lines are about their own workings (aioice logs every candidate
+# pair of every viewer: a third of the log at twelve viewers), not about the relay.
+CHATTY_LIBRARIES = ("aioice", "aiortc", "aiohttp.access")
+
+
+def configure_logging(level: str) -> None:
+    """The relay's own log at ``level``; the libraries' at WARNING unless DEBUG is asked for."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger().setLevel(level.upper())  # also when handlers were already set up
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "simulate":
@@ -104,9 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"esp32-relay: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(cfg.log_level)
     try:
         asyncio.run(serve(cfg))
     except ConfigError as exc:

@@ -36,3 +36,22 @@ def test_a_port_in_use_is_one_clear_line_and_nothing_is_started(capfd) -> None:
     assert err.strip() == f"esp32-relay: cannot listen on 127.0.0.1:{port}: the port is in use"
     assert "open http" not in out and "Traceback" not in err
     assert threading.active_count() == threads  # no camera, simulator or worker was started
+
+
+def test_library_chatter_stays_out_of_the_relays_info_log() -> None:
+    import logging
+
+    from relay.cli import configure_logging
+
+    saved = {n: logging.getLogger(n).level for n in ("aioice", "aiortc", "relay", "")}
+    try:
+        configure_logging("INFO")
+        assert not logging.getLogger("aioice.ice").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("aiortc.rtcrtpsender").isEnabledFor(logging.INFO)
+        assert logging.getLogger("aioice.ice").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("relay.cameras").isEnabledFor(logging.INFO)
+        configure_logging("DEBUG")  # asked for: everything
+        assert logging.getLogger("aioice.ice").isEnabledFor(logging.DEBUG)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
