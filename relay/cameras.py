@@ -37,6 +37,7 @@ class Camera:
         self._simulator_cfg = simulator
         self.simulator: SimulatedCamera | None = None
         self.pipeline = CameraPipeline(cfg.name, cfg.encoder)
+        self.pipeline.mark_placeholders = cfg.simulate or cfg.frame_code
         pipeline = self.pipeline
         # The processor chain; the pipeline runs whichever chain is installed last.
         self.processing = CameraProcessing(

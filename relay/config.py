@@ -51,6 +51,9 @@ class CameraConfig:
     # The built-in simulated board instead of a real one. Only ever on request (and for the
     # default camera when nothing is configured): a forgotten url must not make a fake camera.
     simulate: bool = False
+    # Mark placeholder frames with the frame code, as the simulator marks its own frames:
+    # for tests and benchmarks reading a simulator by URL. Simulated cameras always do.
+    frame_code: bool = False
     control: ControlConfig = field(default_factory=ControlConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     # The processor chain; None: every built-in, switched off (the viewer page turns them on).

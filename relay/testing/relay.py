@@ -45,6 +45,7 @@ def camera_at(
         name=name,
         stream=StreamConfig(url=stream_url, **stream),
         control=ControlConfig(url=control_url),
+        frame_code=True,  # the simulator's frames are coded: placeholders too
     )
 
 

@@ -128,6 +128,15 @@ class CameraPipeline:
         self._unshown: JpegFrame | None = None  # newest JPEG dropped while nobody watched
         self.away = False
 
+    @property
+    def mark_placeholders(self) -> bool:
+        """Whether placeholder frames carry the frame code (simulated and tested cameras)."""
+        return self._placeholder.mark
+
+    @mark_placeholders.setter
+    def mark_placeholders(self, mark: bool) -> None:
+        self._placeholder.mark = mark
+
     def _away_threshold(self) -> float:
         # A slow camera (weak WiFi, UXGA) is not away between two of its frames.
         return max(self.placeholder_after, min(3 * self._interval, 5.0))

@@ -5,8 +5,10 @@ reconnecting, attempt N, since HH:MM:SS"); a plain dark frame of the default siz
 the camera has not sent a frame since the relay started. The pipeline encodes these at
 a low rate, so browsers keep the track playing and show the pause for what it is.
 
-Placeholder frames carry the frame code (:mod:`relay.video.framecode`) ``PLACEHOLDER_CODE`` in
-their top row, so a test or a page can tell them from the camera's own frames.
+Placeholder frames of simulated cameras (and of cameras under test) carry the frame code
+(:mod:`relay.video.framecode`) ``PLACEHOLDER_CODE`` in their top row, so a test or a
+benchmark can tell them from the camera's own frames; a real camera's viewers do not see
+that strip.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ def is_placeholder(code: tuple[int, int]) -> bool:
 class Placeholder:
     """Renders offline frames as BGR images. Used from one worker thread at a time."""
 
-    def __init__(self, default_size: tuple[int, int] = DEFAULT_SIZE) -> None:
+    def __init__(self, default_size: tuple[int, int] = DEFAULT_SIZE, mark: bool = True) -> None:
         self.default_size = default_size
+        self.mark = mark  # draw PLACEHOLDER_CODE
         self._last: np.ndarray | None = None
         self._dimmed: np.ndarray | None = None  # the dimmed last frame, computed once
 
@@ -80,7 +83,7 @@ class Placeholder:
             img = np.full((height, width, 3), BACKGROUND, np.uint8)
         draw_banner(img, banner_text(info))
         height, width = img.shape[:2]
-        if width >= BLOCKS:
+        if self.mark and width >= BLOCKS:
             # Blank the band first: the dimmed camera code must not show through.
             img[: min(block_height(width), height)] = 0
             draw_code(img, *PLACEHOLDER_CODE)

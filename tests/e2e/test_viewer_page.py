@@ -9,27 +9,12 @@ from relay.testing.relay import RunningRelay, running_relay
 
 pytestmark = [pytest.mark.network, pytest.mark.browser]
 
-# Reads the simulator's frame code (48 blocks across the top) from the playing video.
+# The counter of the frame code in the playing video, with the relay's own reader.
 READ_COUNTER = """
-() => {
+async () => {
   const v = document.getElementById("video");
-  const c = document.createElement("canvas");
-  c.width = v.videoWidth; c.height = v.videoHeight;
-  const ctx = c.getContext("2d");
-  ctx.drawImage(v, 0, 0);
-  const W = c.width, bh = Math.max(8, Math.floor(W / 48));
-  let bits = [];
-  for (let i = 0; i < 48; i++) {
-    const x0 = Math.floor(i * W / 48), x1 = Math.floor((i + 1) * W / 48);
-    const w = Math.max(1, Math.floor((x1 - x0) / 2)), h = Math.max(1, Math.floor(bh / 2));
-    const d = ctx.getImageData(x0 + Math.floor((x1 - x0) / 4), Math.floor(bh / 4), w, h).data;
-    let sum = 0;
-    for (let j = 0; j < d.length; j += 4) sum += 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
-    bits.push(sum / (d.length / 4) >= 128 ? 1 : 0);
-  }
-  let counter = 0;
-  for (let i = 32; i < 48; i++) counter = counter * 2 + bits[i];
-  return counter;
+  const { CodeReader } = await import("/static/framecode.js");
+  return new CodeReader().read(v, v.videoWidth, v.videoHeight)[1];
 }
 """
 
@@ -114,3 +99,42 @@ async def test_page_shows_a_clear_message_when_it_cannot_connect(
     )
     assert await page.is_visible("#message")
     assert await page.text_content("#state") == "reconnecting"
+
+
+async def test_an_unreachable_camera_is_what_the_page_shows_first(page: Page) -> None:
+    """A board that is gone: the relay connects, the page says the camera is offline, the
+    controls are greyed out instead of showing made-up values, and the placeholder of a
+    real camera carries no frame-code strip."""
+    import socket
+    from dataclasses import replace
+
+    from relay.config import RelayConfig
+    from relay.testing.relay import camera_at
+
+    with socket.socket() as s:  # a port nobody listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cam = camera_at(f"http://127.0.0.1:{port}/stream", f"http://127.0.0.1:{port}")
+    cam = replace(cam, frame_code=False)  # as a real board is configured
+    cfg = RelayConfig(host="127.0.0.1", port=0, cameras=(cam,))
+    async with running_relay(cfg) as relay:
+        await page.goto(relay.base + "/")
+        await _playing(page)  # the placeholder plays
+        await page.wait_for_function(
+            "() => document.getElementById('state').textContent === 'camera offline'",
+            timeout=15000,
+        )
+        assert await page.get_attribute("#state", "data-state") == "camera-offline"
+        await page.wait_for_function(
+            "() => document.querySelector('[data-stat=connection]').textContent"
+            ".includes('camera offline')",
+            timeout=5000,
+        )
+        disabled = await page.eval_on_selector_all(
+            "#controls fieldset", "fs => fs.map((f) => f.disabled)"
+        )
+        assert disabled and all(disabled), disabled
+        badge = await page.text_content("[data-control-state]")
+        assert badge in ("camera unreachable", "waiting for the camera"), badge
+        counter = await page.evaluate(READ_COUNTER)
+        assert counter != 0xA55A  # no placeholder code strip for a real camera

@@ -98,8 +98,22 @@ export class ControlPanel extends EventTarget {
   }
 
   setReady(ready) {
-    this.form.querySelectorAll("fieldset").forEach((fs) => { fs.disabled = !ready; });
+    this.ready = ready;
+    this.updateEnabled();
     this.updateBadge();
+  }
+
+  // The board's real settings are known: it answered /status and its control server is
+  // reachable. Until then the controls are greyed out rather than showing made-up values.
+  get known() {
+    const s = this.state;
+    return Boolean(s && Object.keys(s.camera || {}).length > 0 && !(s.control && s.control.reachable === false));
+  }
+
+  updateEnabled() {
+    const enabled = Boolean(this.ready) && this.known;
+    this.form.querySelectorAll("fieldset").forEach((fs) => { fs.disabled = !enabled; });
+    this.root.classList.toggle("unknown-settings", !enabled);
   }
 
   clearPending() {
@@ -175,6 +189,7 @@ export class ControlPanel extends EventTarget {
     this.form.querySelectorAll("fieldset").forEach((fs) => {
       fs.hidden = [...fs.querySelectorAll(".control")].every((row) => row.hidden);
     });
+    this.updateEnabled();
     this.updateBadge();
     this.dispatchEvent(new CustomEvent("state", { detail: state }));
   }
@@ -228,6 +243,7 @@ export class ControlPanel extends EventTarget {
     let text = "ready";
     if (!this.channel || this.channel.readyState !== "open") text = "offline";
     else if (s && s.control && s.control.reachable === false) text = "camera unreachable";
+    else if (!this.known) text = "waiting for the camera";
     else if (this.latest.size) text = `${this.latest.size} pending`;
     this.badge.textContent = text;
     this.badge.dataset.state = text === "ready" ? "ready" : text.endsWith("pending") ? "pending" : "error";

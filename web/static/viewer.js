@@ -6,8 +6,28 @@ const fmt = {
   ms: (s) => `${(s * 1000).toFixed(1)} ms`,
 };
 
+// The camera's own state, from the relay's pushes: the relay may be connected while the
+// board is gone, and that is what the viewer must see first.
+class CameraState {
+  constructor() {
+    this.connected = null; // null: not known yet
+    this.since = null;
+  }
+
+  update(connected) {
+    if (connected !== this.connected) this.since = new Date();
+    this.connected = connected;
+  }
+
+  describe() {
+    if (this.connected !== false) return null;
+    const at = this.since ? this.since.toLocaleTimeString() : "";
+    return `camera offline${at ? ` since ${at}` : ""}`;
+  }
+}
+
 // Reads the connection's statistics once a second and shows what a viewer cares about.
-function watchStats(session, el) {
+function watchStats(session, el, camera) {
   let last = null;
   const set = (key, value) => {
     const dd = el.querySelector(`[data-stat="${key}"]`);
@@ -15,7 +35,9 @@ function watchStats(session, el) {
   };
   return setInterval(async () => {
     const pc = session.pc;
-    set("connection", pc ? pc.connectionState : "closed");
+    const link = pc ? pc.connectionState : "closed";
+    const away = camera.describe();
+    set("connection", away && link === "connected" ? `relay connected; ${away}` : link);
     if (!pc) return;
     const report = await pc.getStats();
     let inbound = null, pair = null;
@@ -46,10 +68,24 @@ export function startViewer({ camera, iceServers, video, badge, message, stats, 
     iceServers,
     video,
   });
+  const cameraState = new CameraState();
+  let link = "new";
+  const showBadge = () => {
+    const away = cameraState.describe();
+    if (link === "connected" && away) {
+      badge.dataset.state = "camera-offline";
+      badge.textContent = "camera offline";
+      badge.title = away;
+    } else {
+      badge.dataset.state = link;
+      badge.textContent = link === "error" ? "reconnecting" : link;
+      badge.title = "";
+    }
+  };
   session.addEventListener("state", (ev) => {
     const { state, reason, retryIn, attempt } = ev.detail;
-    badge.dataset.state = state;
-    badge.textContent = state === "error" ? "reconnecting" : state;
+    link = state;
+    showBadge();
     if (state === "error") {
       message.hidden = false;
       message.textContent = `Cannot connect to the relay: ${reason}. Retrying in ${(retryIn / 1000).toFixed(1)} s (attempt ${attempt}).`;
@@ -57,8 +93,20 @@ export function startViewer({ camera, iceServers, video, badge, message, stats, 
       message.hidden = true;
     }
   });
-  watchStats(session, stats);
-  if (controls && controlSchema) window.relayControls = startControls({ session, root: controls, schema: controlSchema });
+  watchStats(session, stats, cameraState);
+  if (controls && controlSchema) {
+    const panel = startControls({ session, root: controls, schema: controlSchema });
+    panel.addEventListener("state", (ev) => {
+      if (typeof ev.detail.connected === "boolean") cameraState.update(ev.detail.connected);
+      showBadge();
+    });
+    panel.addEventListener("event", (ev) => {
+      if (ev.detail.kind === "camera_offline") cameraState.update(false);
+      if (ev.detail.kind === "camera_online") cameraState.update(true);
+      showBadge();
+    });
+    window.relayControls = panel;
+  }
   addEventListener("pagehide", () => session.stop());
   session.start();
   window.relaySession = session; // for debugging from the console

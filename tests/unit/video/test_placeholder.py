@@ -40,3 +40,13 @@ def test_placeholder_is_the_dimmed_last_frame_with_a_marked_code() -> None:
     assert read_code(img) == PLACEHOLDER_CODE
     assert 60 <= int(img[-10:].mean()) <= 80  # 200 dimmed to about a third
     assert (last == 200).all()  # the remembered frame is never written to
+
+
+def test_a_real_cameras_placeholder_has_no_code_strip() -> None:
+    p = Placeholder(mark=False)
+    last = np.full((240, 320, 3), 200, np.uint8)
+    p.remember(last)
+    img = p.render(AwayInfo(False, 2, time.time()))
+    assert read_code(img) != PLACEHOLDER_CODE
+    # The top rows are the dimmed picture, not black and white blocks.
+    assert 60 <= int(img[:4].min()) and int(img[:4].max()) <= 80
