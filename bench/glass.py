@@ -53,7 +53,8 @@ _STATE_JS = (
     " t: performance.now() - g2g.t0})"
 )
 _RESULT_JS = (
-    "() => ({samples: g2g.samples, badAt: g2g.badAt, repeats: g2g.repeats,"
+    "() => ({samples: g2g.samples, badAt: g2g.badAt, badFrames: g2g.badFrames,"
+    " blankAt: g2g.blankAt, raced: g2g.raced, repeats: g2g.repeats,"
     " first: g2g.firstFrameAt, width: g2g.width, height: g2g.height,"
     " state: g2g.state, error: g2g.error})"
 )
@@ -127,6 +128,11 @@ def summarize(
         "width": raw["width"],
         "height": raw["height"],
         "bad_total": len(bad_at),
+        "bad_frames": raw.get("badFrames", []),
+        # Callbacks whose canvas was not painted yet (only ever the first of a session) or
+        # already held the next frame: artifacts of reading, not frames viewers saw.
+        "blank_at": raw.get("blankAt", []),
+        "raced": raw.get("raced", 0),
         "repeats": raw["repeats"],
     }
 

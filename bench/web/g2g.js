@@ -27,6 +27,8 @@ import { CodeReader } from "./static/framecode.js";
 const TIME_MODULO = 2 ** 32;
 const COUNTER_MODULO = 65536;
 const MIN_LATENCY_MS = -5;
+// How far "before" its send time a frame may read when drawImage raced ahead (a frame).
+const MAX_RACE_MS = 100;
 const MAX_LATENCY_MS = 10000;
 // A counter may jump this far ahead (frames dropped on the way); further is garbage.
 const MAX_COUNTER_STEP = 500;
@@ -39,6 +41,9 @@ const g2g = {
   samples: [],
   bad: 0,
   badAt: [],
+  badFrames: [],
+  blankAt: [], // frame callbacks whose canvas held nothing yet (see FrameFilter)
+  raced: 0, // callbacks whose canvas already held the next frame // what the bad frames read as (the first 50): tells a glitch from garbage
   repeats: 0,
   firstFrameAt: null,
   width: 0,
@@ -91,10 +96,21 @@ class FrameFilter {
   }
 
   // "new" | "repeat" | "bad"
+  // "new" | "repeat" | "blank" | "raced" | "bad"
   classify(sendMs, counter, latency) {
     const raw = `${sendMs}:${counter}`;
     if (raw === this.lastRaw) return "repeat";
     this.lastRaw = raw;
+    // Every block black: the canvas got nothing from the video. It happens at the first
+    // frame callback of a session, when Chromium has the frame (with its RTP timestamp and
+    // receive time) but drawImage of the element does not paint it yet. An aiortc viewer
+    // decoding the same stream sees a camera frame there; the relay sends no blank frame.
+    if (sendMs === 0 && counter === 0) return "blank";
+    if (latency >= -MAX_RACE_MS && latency < MIN_LATENCY_MS && this.follows(counter)) {
+      // A valid code read "before" it was sent: drawImage painted the element's newest
+      // frame, which replaced the one this callback is about. Not a measurement of it.
+      return "raced";
+    }
     if (!(latency >= MIN_LATENCY_MS && latency <= MAX_LATENCY_MS)) return "bad";
     if (this.lastCounter !== null) {
       const step = (counter - this.lastCounter + COUNTER_MODULO) % COUNTER_MODULO;
@@ -111,13 +127,28 @@ class FrameFilter {
     this.pending = null;
     return "new";
   }
+
+  follows(counter) {
+    if (this.lastCounter === null) return false;
+    const step = (counter - this.lastCounter + COUNTER_MODULO) % COUNTER_MODULO;
+    return step >= 1 && step <= MAX_COUNTER_STEP;
+  }
 }
 
 function record(filter, sendMs, counter, wallMs, tMs, extra) {
   const latency = latencyOf(wallMs, sendMs);
   const verdict = filter.classify(sendMs, counter, latency);
   if (verdict === "repeat") { g2g.repeats += 1; return; }
-  if (verdict === "bad") { g2g.bad += 1; g2g.badAt.push(Math.round(tMs)); return; }
+  if (verdict === "blank") { g2g.blankAt.push(Math.round(tMs)); return; }
+  if (verdict === "raced") { g2g.raced += 1; return; }
+  if (verdict === "bad") {
+    g2g.bad += 1;
+    g2g.badAt.push(Math.round(tMs));
+    if (g2g.badFrames.length < 50) {
+      g2g.badFrames.push({ t: Math.round(tMs), sendMs, counter, latency: round2(latency), ...extra });
+    }
+    return;
+  }
   if (g2g.firstFrameAt === null) {
     g2g.firstFrameAt = tMs;
     setState("playing");
@@ -157,6 +188,7 @@ async function runWhep(endpoint) {
       const extra = { presented_ms: round2(latencyOf(toWall(md.presentationTime), sendMs)) };
       // When the last packet of the frame arrived: splits network + peer from the
       // browser's own decode and render delay.
+      if (md.rtpTimestamp !== undefined) extra.rtp = md.rtpTimestamp;
       if (md.receiveTime !== undefined) {
         extra.received_ms = round2(latencyOf(toWall(md.receiveTime), sendMs));
       }
