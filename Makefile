@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 QUICK  ?=
 SOAK   ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: lint
 	bash tests/ensure-system-deps
 	bash bench/install-gstreamer
 	bash tests/netns-run $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The fuzz tests (tests/fuzz) run in the suite with 40 repeatable examples each; this runs
+# 10,000 fresh ones each (FUZZ_EXAMPLES=N to change) and prints what was answered how.
+FUZZ_EXAMPLES ?= 10000
+fuzz: lint
+	bash tests/ensure-system-deps
+	ESP32_RELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) bash tests/netns-run $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/fuzz $(PYTEST_ARGS)
 
 # Benchmarks: this relay against GStreamer, aiortc's examples and the board's own MJPEG.
 # QUICK=1 for a short run, SOAK=1 to add the 30-minute soak. Writes bench/RESULTS.md.

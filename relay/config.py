@@ -99,13 +99,16 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build a frozen dataclass from a mapping, rejecting unknown keys and wrong types."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a table")
-    known = {f.name for f in fields(cls)}
+    known = {f.name: f for f in fields(cls)}
     defaults = cls()
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"{where}: unknown setting {key!r}")
-        _check_type(getattr(defaults, key), value, f"{where}: {key}")
+        default = getattr(defaults, key)
+        if default is None and str(known[key].type).startswith("str"):
+            default = ""  # an optional text setting (a URL): when given, text
+        _check_type(default, value, f"{where}: {key}")
         kwargs[key] = value
     try:
         return cls(**kwargs)
@@ -151,7 +154,10 @@ def _camera_from(data: Any, where: str) -> CameraConfig:
         raise ConfigError(f"{where} must be a table")
     data = dict(data)
     stream = {k: data.pop(k) for k in list(data) if k in _STREAM_KEYS}
-    control = dict(data.pop("control", {}))
+    control = data.pop("control", {})
+    if not isinstance(control, Mapping):
+        raise ConfigError(f"{where}.control must be a table")
+    control = dict(control)
     if "control_url" in data:
         control["url"] = data.pop("control_url")
     encoder = data.pop("encoder", {})
@@ -188,6 +194,34 @@ def load_toml(path: str | os.PathLike[str]) -> RelayConfig:
     return from_mapping(raw, str(path))
 
 
+def _list_of(value: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{where} must be a list, not {value!r}")
+    return tuple(value)
+
+
+def _ice_servers(value: Any, where: str) -> tuple[Mapping[str, Any], ...]:
+    """``[{urls = "stun:..." or [...], username?, credential?}]``, as RTCIceServer takes."""
+    servers = _list_of(value, where)
+    for i, server in enumerate(servers):
+        here = f"{where}[{i}]"
+        if not isinstance(server, Mapping):
+            raise ConfigError(f'{here} must be a table: {{urls = "stun:host:3478"}}')
+        unknown = set(server) - {"urls", "username", "credential"}
+        if unknown:
+            raise ConfigError(f"{here}: unknown setting {sorted(unknown)[0]!r}")
+        urls = server.get("urls")
+        if not (
+            isinstance(urls, str)
+            or (isinstance(urls, list) and urls and all(isinstance(u, str) for u in urls))
+        ):
+            raise ConfigError(f"{here}: urls must be a URL or a list of URLs, not {urls!r}")
+        for key in ("username", "credential"):
+            if key in server and not isinstance(server[key], str):
+                raise ConfigError(f"{here}: {key} must be a string")
+    return servers
+
+
 def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
     raw = dict(raw)
     cameras_raw = raw.pop("cameras", None)
@@ -201,8 +235,12 @@ def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
         cfg = replace(cfg, cameras=cams)
     ice = dict(ice_raw) if isinstance(ice_raw, Mapping) else ice_raw
     if isinstance(ice, dict):
-        ice["servers"] = tuple(ice.get("servers", ()))
-        ice["addresses"] = tuple(ice.get("addresses", ()))
+        ice["servers"] = _ice_servers(ice.get("servers", []), f"{where}: ice.servers")
+        addresses = _list_of(ice.get("addresses", []), f"{where}: ice.addresses")
+        for i, item in enumerate(addresses):
+            if not isinstance(item, str):
+                raise ConfigError(f"{where}: ice.addresses[{i}] must be a string, not {item!r}")
+        ice["addresses"] = addresses
     cfg = replace(
         cfg,
         ice=_build(IcePolicy, ice, f"{where}: ice"),
