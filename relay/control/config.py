@@ -23,4 +23,8 @@ class ControlConfig:
     breaker_threshold: int = 3  # consecutive failed attempts
     probe_min: float = 0.25  # background /status probe while the breaker is open
     probe_max: float = 5.0
-    max_waiters: int = 512  # requests waiting per camera; past it: busy
+    # Requests waiting per camera; past it, busy. A bound on memory under a flood, not a
+    # traffic limit: the queue holds one entry per variable however many wait on it, and
+    # each viewer's channel limits its own different requests. 512 refused the newest
+    # value of a variable just sent while ten viewers' slider values waited elsewhere.
+    max_waiters: int = 65536

@@ -48,7 +48,7 @@ class Entry(Generic[T]):
 
 class CoalescingQueue(Generic[T]):
     def __init__(
-        self, *, max_waiters: int = 512, hold: float = 0.1, refresh_max_delay: float = 1.0
+        self, *, max_waiters: int = 65536, hold: float = 0.1, refresh_max_delay: float = 1.0
     ) -> None:
         self.max_waiters = max_waiters
         self.hold = hold
