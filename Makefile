@@ -54,7 +54,7 @@ fuzz: lint
 	ESP32_RELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) bash tests/netns-run $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/fuzz $(PYTEST_ARGS)
 
 # Benchmarks: this relay against GStreamer, aiortc's examples and the board's own MJPEG.
-# QUICK=1 for a short run, SOAK=1 to add the 30-minute soak. Writes bench/RESULTS.md.
+# QUICK=1 for a short run, SOAK=1 to add the one-hour soak. Writes bench/RESULTS.md.
 bench: $(VENV)/.bench-installed
 	bash tests/ensure-system-deps
 	bash bench/install-gstreamer

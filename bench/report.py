@@ -193,22 +193,30 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
         made.append("![CPU per viewer count](cost.png)")
     plt.close(fig)
 
-    soak = results.get("soak")
+    soak = soak_series(results)
     if soak:
-        fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
+        keys = ["rss_mb", "fds", "threads", "tasks", "sessions"]
+        labels = ["RSS (MB)", "open fds", "threads", "asyncio tasks", "sessions"]
+        fig, axes = plt.subplots(len(keys), 1, figsize=(7, 9), sharex=True)
         t = [s["t"] / 60 for s in soak]
-        for ax, key, label in zip(
-            axes, ["rss_mb", "fds", "tasks"], ["RSS (MB)", "open fds", "asyncio tasks"], strict=True
-        ):
+        for ax, key, label in zip(axes, keys, labels, strict=True):
             ax.plot(t, [s.get(key) or 0 for s in soak])
             ax.set_ylabel(label)
         axes[-1].set_xlabel("minutes")
-        axes[0].set_title("Soak: viewers joining and leaving")
+        axes[0].set_title("Soak: viewers churning, board faults, control traffic")
         fig.tight_layout()
         fig.savefig(out / "soak.png", dpi=100)
         made.append("![soak](soak.png)")
         plt.close(fig)
     return made
+
+
+def soak_series(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The soak's samples: a list in older runs, {"series": ...} since faults were added."""
+    soak = results.get("soak")
+    if isinstance(soak, dict):
+        return list(soak.get("series", []))
+    return list(soak or [])
 
 
 def write_report(results: dict[str, Any], out: Path) -> None:
@@ -266,7 +274,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         ),
         "",
     ]
-    soak = results.get("soak")
+    soak = soak_series(results)
     if soak:
         rss = [s["rss_mb"] for s in soak]
         tail = rss[len(rss) // 4 :] or rss
@@ -284,6 +292,22 @@ def write_report(results: dict[str, Any], out: Path) -> None:
             f"{soak[-1]['fds']}, asyncio tasks {soak[0].get('tasks')} → {soak[-1].get('tasks')}.",
             "",
         ]
+        info = results.get("soak")
+        if isinstance(info, dict):
+            check, control = info.get("check", {}), info.get("control", {})
+            moved = ", ".join(
+                f"{k} +{v['growth']:g} (bound {v['bound']:g})"
+                for k, v in check.items()
+                if isinstance(v, dict)
+            )
+            lines += [
+                f"After the first five minutes: {moved}: "
+                + ("**within bounds**." if check.get("ok") else "**outside bounds**.")
+                + f" Control requests during the soak: {control.get('sent')} sent,"
+                f" {control.get('ok')} applied, errors {control.get('errors')}."
+                f" Faults as the relay counted them: {info.get('faults')}.",
+                "",
+            ]
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"
     if analysis.exists():

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class Simulator:
     fps: float = 25.0
     control_port: int = field(default_factory=free_port)
     stream_port: int = field(default_factory=free_port)
+    extra: tuple[str, ...] = ()  # more `esp32-relay simulate` flags (faults)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -87,7 +89,7 @@ class Simulator:
         self.proc = subprocess.Popen(
             [str(BIN / "esp32-relay"), "simulate", "--host", "127.0.0.1",
              "--port", str(self.control_port), "--stream-port", str(self.stream_port),
-             "--fps", str(self.fps), "--framesize", self.framesize],
+             "--fps", str(self.fps), "--framesize", self.framesize, *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_port(self.stream_port, proc=self.proc)
@@ -162,9 +164,11 @@ PEERS = [
 
 
 @contextlib.contextmanager
-def running(peer: Peer, framesize: str = "SVGA") -> Iterator[tuple[Simulator, Any]]:
+def running(
+    peer: Peer, framesize: str = "SVGA", sim_flags: tuple[str, ...] = ()
+) -> Iterator[tuple[Simulator, Any]]:
     """The peer's own simulated board and the peer process; yields (sim, process or None)."""
-    sim = Simulator(framesize=framesize)
+    sim = Simulator(framesize=framesize, extra=sim_flags)
     sim.start()
     proc = None
     try:
@@ -343,13 +347,42 @@ async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- soak
 
 
-async def soak(minutes: float) -> list[dict[str, Any]]:
-    """Viewers join and leave every few seconds; the relay's RSS, fds and tasks over time."""
+# Faults every few seconds at 25 fps, in a mix that rarely lines up: the board drops the
+# connection (every 10 s), stalls (16 s), sends damaged and padded frames, reboots (every
+# 2 minutes, for 2 s), and its control server answers 500 and resets now and then.
+SOAK_FAULTS = (
+    "--drop-every", "250", "--stall-every", "400", "--stall-seconds", "1.5",
+    "--corrupt-every", "97", "--garbage-every", "61", "--garbage-bytes", "300",
+    "--reboot-every", "3000", "--reboot-seconds", "2",
+    "--control-500-every", "9", "--control-reset-every", "13",
+)  # fmt: skip
+SOAK_WARMUP_S = 300.0  # what happens before this is warm-up: caches, pools, first peaks
+# After warm-up the relay must stay within these of its post-warm-up level.
+SOAK_BOUNDS = {"rss_mb": 25.0, "fds": 12, "threads": 4, "tasks": 30}
+
+
+def _post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+async def soak(minutes: float) -> dict[str, Any]:
+    """Viewers join and leave every few seconds, the board fails every few seconds, and a
+    controller changes settings meanwhile; the relay's RSS, fds, threads, tasks and
+    sessions over time, and whether they stayed flat after warm-up."""
     relay = PEERS[0]
     series: list[dict[str, Any]] = []
-    with running(relay) as (sim, proc):
+    control = {"sent": 0, "ok": 0, "errors": {}}
+    with running(relay, sim_flags=SOAK_FAULTS) as (sim, proc):
         url = f"http://127.0.0.1:{proc.port}/whep"
         health = f"http://127.0.0.1:{proc.port}/healthz"
+        control_url = f"http://127.0.0.1:{proc.port}/api/cameras/default/control"
         start = time.monotonic()
         end = start + minutes * 60
         # One viewer stays throughout, so the encoder never idles between waves.
@@ -360,6 +393,16 @@ async def soak(minutes: float) -> list[dict[str, Any]]:
             n = 1 + cycle % 8
             # Each wave connects n viewers for a few seconds, then they leave (DELETE).
             loads = await _load(url, n, 3.0, 0.5)
+            for i in range(5):  # and a controller drags a slider meanwhile
+                status, reply = await asyncio.to_thread(
+                    _post_json, control_url, {"var": "brightness", "val": (cycle + i) % 5 - 2}
+                )
+                control["sent"] += 1
+                if status == 200 and reply.get("ok"):
+                    control["ok"] += 1
+                else:
+                    key = str(reply.get("error", status))
+                    control["errors"][key] = control["errors"].get(key, 0) + 1
             for lp in loads:
                 await lp.wait()
             s = procstat.sample(proc.pid)
@@ -369,11 +412,36 @@ async def soak(minutes: float) -> list[dict[str, Any]]:
                 "fds": s.fds, "threads": s.threads, "tasks": h.get("tasks"),
                 "sessions": h.get("sessions"),
             })  # fmt: skip
+        # What the faults did, as the relay counted them.
+        info = get_json(f"http://127.0.0.1:{proc.port}/api/cameras/default")
+        faults = {**info.get("ingest", {}), **info.get("pipeline", {})}
         for lp in steady:
             with contextlib.suppress(ProcessLookupError):
                 lp.terminate()
         await _finish(steady)
-    return series
+    counted = ("disconnects", "stalls", "refused", "garbage_bytes", "dropped_invalid",
+               "dropped_corrupt", "away_periods")  # fmt: skip
+    return {
+        "series": series,
+        "control": control,
+        "faults": {k: faults.get(k) for k in counted},
+        "check": soak_check(series),
+    }
+
+
+def soak_check(series: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far each resource moved after warm-up (max minus its first post-warm-up value)
+    against SOAK_BOUNDS; ``ok`` when all stayed within."""
+    after = [s for s in series if s["t"] >= SOAK_WARMUP_S] or series[len(series) // 2 :]
+    out: dict[str, Any] = {"samples": len(after), "ok": True}
+    for key, bound in SOAK_BOUNDS.items():
+        values = [s[key] for s in after if s.get(key) is not None]
+        if not values:
+            continue
+        growth = max(values) - values[0]
+        out[key] = {"first": values[0], "max": max(values), "growth": growth, "bound": bound}
+        out["ok"] = out["ok"] and growth <= bound
+    return out
 
 
 # ---------------------------------------------------------------- main
@@ -382,8 +450,8 @@ async def soak(minutes: float) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short run (under 3 minutes)")
-    ap.add_argument("--soak", action="store_true", help="add the 30-minute soak")
-    ap.add_argument("--soak-minutes", type=float, default=30.0)
+    ap.add_argument("--soak", action="store_true", help="add the one-hour soak")
+    ap.add_argument("--soak-minutes", type=float, default=60.0)
     ap.add_argument(
         "--peers",
         nargs="*",
