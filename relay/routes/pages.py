@@ -11,20 +11,25 @@ from ..control import schema
 from .keys import CAMERAS, CONFIG
 
 
-async def viewer_page(request: web.Request) -> web.Response:
-    """``GET /``: live video, camera controls, processing, connection and stream stats."""
+def _page_camera(request: web.Request) -> dict[str, str]:
+    """The camera a page shows (``?camera=``, else the first) and the ICE servers it uses;
+    a 404 for a camera that does not exist."""
     cfg = request.app[CONFIG]
     name = request.query.get("camera", cfg.default_camera)
     if request.app[CAMERAS].get(name) is None:
         raise web.HTTPNotFound(text=f"no camera named {name!r}")
-    ice = [dict(s) for s in cfg.ice.servers]
+    return {"camera": name, "ice_servers": json.dumps([dict(s) for s in cfg.ice.servers])}
+
+
+async def viewer_page(request: web.Request) -> web.Response:
+    """``GET /``: live video, camera controls, processing, connection and stream stats."""
+    cfg = request.app[CONFIG]
     return aiohttp_jinja2.render_template(
         "viewer.html",
         request,
         {
-            "camera": name,
+            **_page_camera(request),
             "cameras": [c.name for c in cfg.cameras],
-            "ice_servers": json.dumps(ice),
             "control_schema": json.dumps(schema.schema()),
         },
     )
@@ -32,14 +37,7 @@ async def viewer_page(request: web.Request) -> web.Response:
 
 async def kiosk_page(request: web.Request) -> web.Response:
     """``GET /kiosk?camera=NAME``: full-screen video for a wall display, recovers by itself."""
-    cfg = request.app[CONFIG]
-    name = request.query.get("camera", cfg.default_camera)
-    if request.app[CAMERAS].get(name) is None:
-        raise web.HTTPNotFound(text=f"no camera named {name!r}")
-    ice = [dict(s) for s in cfg.ice.servers]
-    return aiohttp_jinja2.render_template(
-        "kiosk.html", request, {"camera": name, "ice_servers": json.dumps(ice)}
-    )
+    return aiohttp_jinja2.render_template("kiosk.html", request, _page_camera(request))
 
 
 def add_routes(app: web.Application) -> None:

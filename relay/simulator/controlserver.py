@@ -21,6 +21,7 @@ from .httpd import (
     HTTPD_TYPE_TEXT,
     Connections,
     HttpError,
+    Listener,
     Request,
     Response,
     http_error,
@@ -47,7 +48,7 @@ class ControlRecord:
     status: int | None  # None: reset without an answer
 
 
-class ControlServer:
+class ControlServer(Listener):
     """Serves the control port of one simulated board."""
 
     def __init__(
@@ -83,24 +84,6 @@ class ControlServer:
     def is_up(self) -> bool:
         """Not in an outage (the board itself may still be down)."""
         return not self._down
-
-    async def listen(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_client, self.options.host, self.port, limit=8192
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def wait_closed(self) -> None:
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
-
-    def listening(self) -> bool:
-        return self._server is not None and self._server.is_serving()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def serve() -> None:

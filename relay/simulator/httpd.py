@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from .options import SimulatorOptions
+
 HTTPD_TYPE_TEXT = "text/html"
 
 # httpd_resp_send_err: status line and body of each error.
@@ -235,3 +237,35 @@ class Connections:
                 reset(self._writers[task])
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Listener:
+    """One of the board's two TCP servers: where it listens, and stopping it.
+
+    Subclasses set ``options`` and ``port`` and serve each connection in ``_on_client``.
+    """
+
+    options: SimulatorOptions
+    port: int
+    _server: asyncio.Server | None = None
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_client, self.options.host, self.port, limit=8192
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def wait_closed(self) -> None:
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()

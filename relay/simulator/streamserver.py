@@ -18,6 +18,7 @@ from .faults import Faults, corrupt_jpeg
 from .httpd import (
     Connections,
     HttpError,
+    Listener,
     chunk,
     chunked_head,
     http_error,
@@ -36,7 +37,7 @@ LEGACY_STREAM_PART = "Content-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n"
 Render = Callable[[float], Awaitable[bytes]]  # a stream frame for its send moment
 
 
-class StreamServer:
+class StreamServer(Listener):
     """Serves ``/stream``; ``render`` draws each frame, ``reboot`` is the board's brownout."""
 
     def __init__(
@@ -62,21 +63,6 @@ class StreamServer:
         self.clients_served = 0
         self.clients_waited = 0
         self.clients_refused = 0
-
-    async def listen(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_client, self.options.host, self.port, limit=8192
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def wait_closed(self) -> None:
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def serve() -> None:
