@@ -177,8 +177,13 @@ class PeerManager:
             raise OfferError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
         if "VP8" not in answer.sdp:
             raise OfferError("the offer does not accept VP8 video")
-        with self.ice.gathering():
-            await pc.setLocalDescription(answer)
+        try:
+            with self.ice.gathering():
+                await pc.setLocalDescription(answer)
+        except Exception as exc:
+            # aiortc answers some malformed offers and then fails to apply its own answer
+            # (an m-line it could not match to a transceiver): the offer is at fault.
+            raise OfferError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
         if "a=candidate:" not in pc.localDescription.sdp:
             raise NoCandidates(
                 "the relay has no network address to offer this viewer"

@@ -18,7 +18,8 @@ from tests.fuzz.threaded import ThreadedRelay, open_fds
 
 pytestmark = pytest.mark.network
 
-CHROMIUM_OFFER = (Path(__file__).parent / "offers" / "chromium.sdp").read_text()
+# Read as bytes: SDP lines end in CRLF, which text mode would fold into LF.
+CHROMIUM_OFFER = (Path(__file__).parent / "offers" / "chromium.sdp").read_bytes().decode()
 ANSWERED = {201, 400, 413, 415, 503}
 
 
@@ -111,7 +112,9 @@ def test_mutated_offers_are_answered_and_leave_nothing_behind(
                 body = await r.text()
                 if r.status == 201:
                     async with live.http.delete(live.relay.base + r.headers["Location"]) as d:
-                        assert d.status == 200
+                        # 404: the relay ended the session already (its ICE or DTLS
+                        # parameters were unusable, so the connection failed at once).
+                        assert d.status in (200, 404), d.status
                 else:
                     assert r.content_type == "application/json", (r.status, body[:200])
                     assert json.loads(body)["error"], body
