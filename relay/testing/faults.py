@@ -106,6 +106,16 @@ def check_frames(frames: list[ReceivedFrame], tolerate: int = 0) -> tuple[int, i
     def follows(a: ReceivedFrame, b: ReceivedFrame) -> bool:
         return 0 < (b.counter - a.counter) % 65536 < 1000
 
+    # First the odd ones out: a frame whose neighbours follow each other but not it, such
+    # as a counter damaged into a plausible one (2084, 2088, 2085): in line with the
+    # frame before it, it would otherwise pass and make the true next frame look late.
+    odd = {
+        id(f)
+        for prev, f, nxt in zip(cams, cams[1:], cams[2:], strict=False)
+        if follows(prev, nxt) and not (follows(prev, f) and follows(f, nxt))
+    }
+    bad.extend(f for f in cams if id(f) in odd)
+    cams = [f for f in cams if id(f) not in odd]
     good: list[ReceivedFrame] = []
     for i, f in enumerate(cams):
         before_ok = i > 0 and follows(cams[i - 1], f)
