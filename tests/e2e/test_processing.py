@@ -151,12 +151,19 @@ async def test_motion_events_reach_the_viewer_rate_limited(http: aiohttp.ClientS
             )
             assert first["op"] == "event" and first["processor"] == "motion"
             assert (first["width"], first["height"]) == (800, 600)
-            # The ball (radius 60, centre at y=372) is among the boxes.
-            assert any(y < 372 < y + h and w >= 30 for x, y, w, h in first["boxes"])
             await asyncio.sleep(3.0)
             events = [m for m in v.messages[start:] if m.get("kind") == "motion"]
             elapsed = time.monotonic() - t0
             assert 3 <= len(events) <= elapsed / 0.5 + 1
+
+            # The ball (radius 60, centre at y=372) is among the boxes. Not necessarily in
+            # the first event: on a busy machine the background model's first frames can
+            # see only the clock and counter change (a fresh clone's suite failed so once).
+            def has_ball(event: dict) -> bool:  # type: ignore[type-arg]
+                return any(y < 372 < y + h and w >= 30 for x, y, w, h in event["boxes"])
+
+            print(f"motion events with the ball: {sum(map(has_ball, events))} of {len(events)}")
+            assert sum(map(has_ball, events)) >= len(events) // 2, [e["boxes"] for e in events]
         finally:
             await v.close(http)
 
