@@ -15,7 +15,12 @@ from relay.control import schema
 from tests.fuzz.budget import FUZZ
 from tests.fuzz.threaded import ThreadedRelay, open_fds
 
-pytestmark = pytest.mark.network
+pytestmark = [
+    pytest.mark.network,
+    # The relay runs beside the test in its own thread and uses the random module (ICE,
+    # backoff jitter); Hypothesis takes that for the strategy's own use and warns.
+    pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies"),
+]
 
 ROUTES = (
     ("POST", "/api/cameras/default/control"),

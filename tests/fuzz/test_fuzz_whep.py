@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 from tests.fuzz.budget import FUZZ
 from tests.fuzz.threaded import ThreadedRelay, open_fds
 
-pytestmark = pytest.mark.network
+pytestmark = [
+    pytest.mark.network,
+    # The relay runs beside the test in its own thread and uses the random module (ICE,
+    # backoff jitter); Hypothesis takes that for the strategy's own use and warns.
+    pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies"),
+]
 
 # Read as bytes: SDP lines end in CRLF, which text mode would fold into LF.
 CHROMIUM_OFFER = (Path(__file__).parent / "offers" / "chromium.sdp").read_bytes().decode()
