@@ -125,6 +125,22 @@ class IcePolicy:
             self.addresses, machine_addresses() if interfaces is None else interfaces
         )
 
+    def can_offer_an_address(self) -> bool:
+        """Whether this machine has an address ICE may offer under this policy (not
+        loopback, nor IPv6 link-local, which aioice leaves out too)."""
+        allowed = parse_address_filter(self.addresses)
+        for name, addrs in machine_addresses().items():
+            for addr in addrs:
+                try:
+                    ip = ipaddress.ip_address(addr.split("%")[0])
+                except ValueError:
+                    continue
+                if ip.is_loopback or (ip.version == 6 and ip.is_link_local):
+                    continue
+                if allowed is None or allowed(name, addr):
+                    return True
+        return False
+
     def configuration(self) -> RTCConfiguration:
         """Never aiortc's default, which reaches out to a public STUN server."""
         servers = [

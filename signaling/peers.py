@@ -159,6 +159,13 @@ class PeerManager:
         video = [t for t in pc.getTransceivers() if t.kind == "video"]
         if not video:
             raise OfferError("the offer has no video section")
+        if "a=candidate:" not in offer_sdp:
+            # aiortc takes no trickled candidates (PATCH answers 405): with none in the offer
+            # its ICE fails at once, and the answer would go out with no candidate of ours.
+            raise OfferError(
+                "the offer carries no ICE candidate: gather candidates before sending it"
+                " (this relay answers with all of its own and takes none trickled later)"
+            )
         codecs = [
             c
             for c in RTCRtpSender.getCapabilities("video").codecs
@@ -185,6 +192,13 @@ class PeerManager:
             # (an m-line it could not match to a transceiver): the offer is at fault.
             raise OfferError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
         if "a=candidate:" not in pc.localDescription.sdp:
+            if self.ice.can_offer_an_address():
+                # The relay has addresses: aiortc dropped them because ICE had already
+                # failed on what the offer gave it (a transport with no candidate).
+                raise OfferError(
+                    "no ICE candidate usable with this offer: each bundled transport needs"
+                    " the client's candidates in the offer"
+                )
             raise NoCandidates(
                 "the relay has no network address to offer this viewer"
                 + (f" (ice.addresses = {list(self.ice.addresses)})" if self.ice.addresses else "")

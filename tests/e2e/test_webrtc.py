@@ -292,3 +292,27 @@ def test_ice_addresses_that_match_nothing_are_refused_at_start(pattern: str, say
         create_app(cfg)
     assert says in str(caught.value)
     assert "'t0'" not in str(caught.value)  # the good one is not blamed
+
+
+async def test_an_offer_without_candidates_is_refused_with_the_reason(
+    relay: RunningRelay, http: aiohttp.ClientSession
+) -> None:
+    """A trickle-ICE client's offer: aiortc cannot take its candidates later, so the
+    session could never connect. A 400 that says so, not a 503 blaming the relay."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        lines = pc.localDescription.sdp.split("\r\n")
+        offer = "\r\n".join(line for line in lines if not line.startswith("a=candidate"))
+    finally:
+        await pc.close()
+    async with http.post(
+        relay.whep(), data=offer, headers={"Content-Type": "application/sdp"}
+    ) as r:
+        body = await r.json()
+    assert r.status == 400 and body["error"] == "bad_offer", body
+    assert "no ICE candidate" in body["message"]
+    assert not relay.app[PEERS].sessions
