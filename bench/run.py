@@ -347,13 +347,15 @@ async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- soak
 
 
-# Faults every few seconds at 25 fps, in a mix that rarely lines up: the board drops the
-# connection (every 10 s), stalls (16 s), sends damaged and padded frames, reboots (every
-# 2 minutes, for 2 s), and its control server answers 500 and resets now and then.
+# Faults every few seconds at 25 fps. The simulator counts frames per connection, so the
+# periods are chosen to come round within one: on each connection the board stalls at its
+# 150th and 300th frame (1.5 s each), sends a truncated frame every 131st, a damaged one
+# every 97th and garbage every 61st, and reboots (2 s, refusing connections) at its 420th,
+# about every 20 s. Its control server answers every 9th request 500 and resets every 13th.
 SOAK_FAULTS = (
-    "--drop-every", "250", "--stall-every", "400", "--stall-seconds", "1.5",
+    "--stall-every", "150", "--stall-seconds", "1.5", "--truncate-every", "131",
     "--corrupt-every", "97", "--garbage-every", "61", "--garbage-bytes", "300",
-    "--reboot-every", "3000", "--reboot-seconds", "2",
+    "--reboot-every", "420", "--reboot-seconds", "2",
     "--control-500-every", "9", "--control-reset-every", "13",
 )  # fmt: skip
 SOAK_WARMUP_S = 300.0  # what happens before this is warm-up: caches, pools, first peaks
@@ -420,7 +422,7 @@ async def soak(minutes: float) -> dict[str, Any]:
                 lp.terminate()
         await _finish(steady)
     counted = ("disconnects", "stalls", "refused", "garbage_bytes", "dropped_invalid",
-               "dropped_corrupt", "away_periods")  # fmt: skip
+               "dropped_corrupt", "away_periods", "placeholder_frames")  # fmt: skip
     return {
         "series": series,
         "control": control,
