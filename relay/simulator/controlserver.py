@@ -20,15 +20,14 @@ from .faults import Faults
 from .httpd import (
     HTTPD_TYPE_TEXT,
     Connections,
-    HttpError,
     Listener,
     Request,
     Response,
     http_error,
     http_response,
+    next_request,
     ok_empty,
     query_value,
-    read_request,
     reset,
     x_timestamp,
 )
@@ -88,12 +87,7 @@ class ControlServer(Listener):
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def serve() -> None:
             while True:
-                try:
-                    request = await read_request(reader)
-                except HttpError as err:
-                    writer.write(http_error(err.code))
-                    await writer.drain()
-                    return
+                request = await next_request(reader, writer)
                 if request is None:
                     return
                 response = await self._request(request)

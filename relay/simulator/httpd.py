@@ -149,6 +149,19 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     return Request(method, path, query if qmark else None, headers)
 
 
+async def next_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> Request | None:
+    """The client's next request; None when it closed, or sent one the board refuses (that
+    one is answered with the board's error, as esp_http_server does)."""
+    try:
+        return await read_request(reader)
+    except HttpError as err:
+        writer.write(http_error(err.code))
+        await writer.drain()
+        return None
+
+
 @dataclass
 class Response:
     data: bytes

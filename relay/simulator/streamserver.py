@@ -17,12 +17,11 @@ from collections.abc import Awaitable, Callable
 from .faults import Faults, corrupt_jpeg
 from .httpd import (
     Connections,
-    HttpError,
     Listener,
     chunk,
     chunked_head,
     http_error,
-    read_request,
+    next_request,
     reset,
     x_timestamp,
 )
@@ -66,12 +65,7 @@ class StreamServer(Listener):
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def serve() -> None:
-            try:
-                request = await read_request(reader)
-            except HttpError as err:
-                writer.write(http_error(err.code))
-                await writer.drain()
-                return
+            request = await next_request(reader, writer)
             if request is None:
                 return
             if self._slot.locked():
