@@ -259,7 +259,8 @@ class Forwarder:
                 until = poll if wake is None else min(wake, poll)
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), max(0.0, until - now))
+                    async with asyncio.timeout(max(0.0, until - now)):  # not wait_for: 3.11
+                        await self._wakeup.wait()
                 continue
             self._arm_expiry()
             self.in_flight = entry.key

@@ -167,10 +167,11 @@ class StreamConnection:
 
     async def _stream_once(self) -> None:
         cfg = self.cfg
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+        # that arrives as the connection completes, and the camera then never stops.
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port), cfg.connect_timeout
-            )
+            async with asyncio.timeout(cfg.connect_timeout):
+                reader, writer = await asyncio.open_connection(self._host, self._port)
         except TimeoutError as exc:
             self.state.connect_timeouts += 1
             raise StreamError(
@@ -189,7 +190,8 @@ class StreamConnection:
         finally:
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
 
     async def _read_stream(self, reader: asyncio.StreamReader) -> None:
         response = ResponseReader()
