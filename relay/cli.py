@@ -10,8 +10,9 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ifaddr
 from aiohttp import web
@@ -19,6 +20,8 @@ from aiohttp import web
 from .app import create_app
 from .argv import load_config, relay_parser
 from .config import ConfigError, RelayConfig
+from .credentials import secrets_command
+from .routes.keys import ACCESS
 from .simulator.cli import add_arguments, options_from_args, run_simulator
 
 
@@ -31,14 +34,14 @@ def _simulate_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _urls(host: str, port: int) -> list[str]:
+def _urls(host: str, port: int, scheme: str = "http") -> list[str]:
     if host not in ("0.0.0.0", "::", ""):
-        return [f"http://{host}:{port}/"]
-    urls = [f"http://localhost:{port}/"]
+        return [f"{scheme}://{host}:{port}/"]
+    urls = [f"{scheme}://localhost:{port}/"]
     for adapter in ifaddr.get_adapters():  # this machine's LAN addresses, for other devices
         for ip in adapter.ips:
             if isinstance(ip.ip, str) and not ip.ip.startswith("127."):
-                urls.append(f"http://{ip.ip}:{port}/")
+                urls.append(f"{scheme}://{ip.ip}:{port}/")
     return urls
 
 
@@ -69,25 +72,63 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(cfg: RelayConfig) -> None:
+def tls_context(cfg: RelayConfig) -> ssl.SSLContext | None:
+    if not cfg.tls.enabled:
+        return None
+    try:
+        return cfg.tls.context()
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"tls: cannot load {cfg.tls.cert} and {cfg.tls.key}: {exc}") from None
+
+
+async def serve(cfg: RelayConfig, reload: Callable[[], RelayConfig] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM; on SIGHUP, ``reload()`` gives the new configuration,
+    whose ``[auth]`` section replaces the identities (the rest needs a restart)."""
+    ssl_context = tls_context(cfg)
     app = create_app(cfg)
     sock = listen(cfg.host, cfg.port)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
         port = sock.getsockname()[1]
-        for url in _urls(cfg.host, port):
+        for url in _urls(cfg.host, port, "https" if ssl_context else "http"):
             print(f"esp32-relay: open {url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[None]] = set()
+        if reload is not None:
+
+            def on_hup() -> None:
+                task = asyncio.ensure_future(_reload(app, reload))
+                reloads.add(task)
+                task.add_done_callback(reloads.discard)
+
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGHUP, on_hup)
         await stop.wait()
     finally:
         await runner.cleanup()
         sock.close()
+
+
+async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> None:
+    log = logging.getLogger("relay")
+    try:
+        new = reload()
+    except ConfigError as exc:
+        log.error("SIGHUP: the configuration has an error; keeping the running one: %s", exc)
+        return
+    ended = await app[ACCESS].reload(new.auth)
+    log.info(
+        "SIGHUP: access control reloaded (%d user(s), %d token(s)); %d session(s) ended",
+        len(new.auth.users),
+        len(new.auth.tokens),
+        ended,
+    )
 
 
 # Libraries whose INFO lines are about their own workings (aioice logs every candidate
@@ -108,6 +149,8 @@ def configure_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("hash-password", "new-token"):
+        return secrets_command(argv[0], argv[1:])
     if argv and argv[0] == "simulate":
         sargs = _simulate_parser().parse_args(argv[1:])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -122,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(cfg.log_level)
     try:
-        asyncio.run(serve(cfg))
+        asyncio.run(serve(cfg, lambda: load_config(args, dict(os.environ))))
     except ConfigError as exc:
         print(f"esp32-relay: {exc}", file=sys.stderr)
         return 2

@@ -24,12 +24,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from signaling.ice import IcePolicy
+from signaling.turn import TurnRest
 
+from .access import config as access_config
+from .access.config import AuthConfig, LimitsConfig, TokenConfig, UserConfig
 from .control.config import ControlConfig
 from .ingest.config import StreamConfig
 from .processing.chain import RequestError, build_stages
 from .processing.config import ProcessorConfig
+from .routes.headers import HttpConfig
 from .simulator.options import SimulatorConfig
+from .tls import TlsConfig
 from .video.config import EncoderConfig
 
 DEFAULT_CAMERA = "default"
@@ -86,6 +91,10 @@ class RelayConfig:
     # Send Chromium's playout-delay extension with min = max = 0. Off by default: Chromium
     # then hands frames to its compositor sooner, but displays them no sooner (bench/RESULTS.md).
     zero_playout_delay: bool = False
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     def camera(self, name: str) -> CameraConfig | None:
         return next((c for c in self.cameras if c.name == name), None)
@@ -227,6 +236,10 @@ def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
     cameras_raw = raw.pop("cameras", None)
     ice_raw = raw.pop("ice", {})
     sim_raw = raw.pop("simulator", {})
+    auth_raw = raw.pop("auth", {})
+    limits_raw = raw.pop("limits", {})
+    tls_raw = raw.pop("tls", {})
+    http_raw = raw.pop("http", {})
     cfg: RelayConfig = _build(RelayConfig, raw, where)
     if cameras_raw is not None:
         if not isinstance(cameras_raw, list) or not cameras_raw:
@@ -241,13 +254,66 @@ def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
             if not isinstance(item, str):
                 raise ConfigError(f"{where}: ice.addresses[{i}] must be a string, not {item!r}")
         ice["addresses"] = addresses
+        if "turn_rest" in ice:
+            ice["turn_rest"] = _turn_rest(ice["turn_rest"], f"{where}: ice.turn_rest")
+    http = dict(http_raw) if isinstance(http_raw, Mapping) else http_raw
+    if isinstance(http, dict) and "kiosk_frame_ancestors" in http:
+        sources = _list_of(http["kiosk_frame_ancestors"], f"{where}: http.kiosk_frame_ancestors")
+        if not all(isinstance(x, str) and x and ";" not in x for x in sources):
+            raise ConfigError(f"{where}: http.kiosk_frame_ancestors: a list of CSP sources")
+        http["kiosk_frame_ancestors"] = sources
     cfg = replace(
         cfg,
         ice=_build(IcePolicy, ice, f"{where}: ice"),
         simulator=_build(SimulatorConfig, sim_raw, f"{where}: simulator"),
+        auth=_auth_from(auth_raw, f"{where}: auth"),
+        limits=_build(LimitsConfig, limits_raw, f"{where}: limits"),
+        tls=_build(TlsConfig, tls_raw, f"{where}: tls"),
+        http=_build(HttpConfig, http, f"{where}: http"),
     )
     validate(cfg)
     return cfg
+
+
+def _turn_rest(raw: Any, where: str) -> TurnRest:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(raw) - {"urls", "secret", "ttl"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r}")
+    urls = raw.get("urls")
+    urls = [urls] if isinstance(urls, str) else urls
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or not all(isinstance(u, str) and u.startswith(("turn:", "turns:")) for u in urls)
+    ):
+        raise ConfigError(f"{where}: urls must be turn: or turns: URLs, not {raw.get('urls')!r}")
+    secret = raw.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise ConfigError(f"{where}: secret is required (the TURN server's static-auth-secret)")
+    ttl = raw.get("ttl", 86400)
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 60 <= ttl <= 7 * 86400:
+        raise ConfigError(f"{where}: ttl must be seconds in 60..604800, not {ttl!r}")
+    return TurnRest(tuple(urls), secret, ttl)
+
+
+def _auth_from(raw: Any, where: str) -> AuthConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    raw = dict(raw)
+    try:
+        users = access_config.users_from(raw.pop("users", []), f"{where}.users")
+        tokens = access_config.tokens_from(raw.pop("tokens", []), f"{where}.tokens")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    auth: AuthConfig = _build(AuthConfig, raw, where)
+    auth = replace(auth, users=users, tokens=tokens)
+    try:
+        access_config.check(auth, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return auth
 
 
 def with_overrides(
@@ -329,6 +395,21 @@ def validate(cfg: RelayConfig) -> None:
             _validate_processors(cam)
     if cfg.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"unknown log level {cfg.log_level!r}")
+    problems = cfg.ice.problems() + cfg.tls.problems()
+    if problems:
+        raise ConfigError("; ".join(problems))
+    try:
+        access_config.check_limits(cfg.limits)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    known = set(names)
+    idents: list[UserConfig | TokenConfig] = [*cfg.auth.users, *cfg.auth.tokens]
+    for ident in idents:
+        unknown = sorted(set(ident.cameras) - known - {"*"})
+        if unknown:
+            raise ConfigError(
+                f"auth: {ident.name}: no camera named {unknown[0]!r} (cameras: {sorted(known)})"
+            )
 
 
 def _validate_processors(cam: CameraConfig) -> None:

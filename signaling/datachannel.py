@@ -16,6 +16,7 @@ channel stays open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -93,11 +94,18 @@ class ControlChannel:
         *,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         max_outstanding: int = MAX_OUTSTANDING,
+        allow: Callable[[], bool] | None = None,
+        max_refusals: int = 1000,
     ) -> None:
         self.channel = channel
         self.handler = handler
         self.max_message_bytes = max_message_bytes
         self.max_outstanding = max_outstanding
+        # A rate limit on messages (True: take this one); past it each message is answered
+        # `busy`, and a viewer that sends ``max_refusals`` more has its channel closed.
+        self.allow = allow
+        self.max_refusals = max_refusals
+        self.refused = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._keys: dict[str, int] = {}  # coalesce key -> its requests being served
         self._unsubscribe: Callable[[], None] | None = None
@@ -120,6 +128,9 @@ class ControlChannel:
         if self.closed:
             return
         self.received += 1
+        if self.allow is not None and not self.allow():
+            self._refuse(data)
+            return
         try:
             message = parse_envelope(data, self.max_message_bytes)
         except EnvelopeError as exc:
@@ -145,6 +156,25 @@ class ControlChannel:
         if key:
             self._keys[key] = self._keys.get(key, 0) + 1
             task.add_done_callback(lambda _task: self._release(key))
+
+    def _refuse(self, data: str | bytes) -> None:
+        self.refused += 1
+        if self.refused > self.max_refusals:
+            log.warning("control channel: %d messages over the rate limit; closing", self.refused)
+            self._reply(
+                None, {"ok": False, "error": "busy", "message": "closing: too many messages"}
+            )
+            self.close()
+            self.channel.close()
+            return
+        request_id = None
+        if len(data) <= self.max_message_bytes:  # say which request, when it is cheap to know
+            with contextlib.suppress(EnvelopeError):
+                request_id = parse_envelope(data, self.max_message_bytes)["id"]
+        self._reply(
+            request_id,
+            {"ok": False, "error": "busy", "message": "too many messages: slow down"},
+        )
 
     def _release(self, key: str) -> None:
         left = self._keys[key] - 1
@@ -195,13 +225,26 @@ class ControlChannel:
             task.cancel()
 
 
-def control_channel(handler: ControlHandler) -> DataChannelHandler:
-    """A WhepStream ``on_datachannel`` hook serving the channels labelled ``control``."""
+def control_channel(
+    handler: ControlHandler,
+    *,
+    allow: Callable[[], Callable[[], bool]] | None = None,
+    max_refusals: int = 1000,
+) -> DataChannelHandler:
+    """A WhepStream ``on_datachannel`` hook serving the channels labelled ``control``.
+
+    ``allow`` makes each channel's rate limit (a fresh one per channel).
+    """
 
     def on_datachannel(session: Session, channel: RTCDataChannel) -> None:
         if channel.label != CHANNEL_LABEL:
             return
-        served = ControlChannel(channel, handler)
+        served = ControlChannel(
+            channel,
+            handler,
+            allow=None if allow is None else allow(),
+            max_refusals=max_refusals,
+        )
         served.start()
         session.on_close.append(lambda _session: served.close())
 

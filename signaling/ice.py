@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import ifaddr
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 from .internals import HostAddresses, wrap_host_addresses
+from .turn import TurnRest
 
 AddressFilter = Callable[[str, str], bool]  # (interface name, address) -> allowed
 
@@ -87,6 +89,11 @@ def address_problems(patterns: Sequence[str], interfaces: Mapping[str, list[str]
     return problems
 
 
+def _has_turn(urls: Any) -> bool:
+    items = [urls] if isinstance(urls, str) else list(urls or [])
+    return any(isinstance(u, str) and u.startswith(("turn:", "turns:")) for u in items)
+
+
 def _in_network(address: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]) in net
@@ -116,6 +123,18 @@ def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
 class IcePolicy:
     servers: tuple[Mapping[str, Any], ...] = ()
     addresses: tuple[str, ...] = ()
+    # Only relayed (TURN) candidates, for the relay's own peer connections and its pages.
+    relay_only: bool = False
+    # Time-limited TURN credentials made per session from a secret shared with the server.
+    turn_rest: TurnRest | None = None
+
+    def servers_for(self, name: str, now: float | None = None) -> list[dict[str, Any]]:
+        """The ICE servers one session uses (the relay's side and the page's alike):
+        the static ones, and fresh TURN REST credentials named after ``name``."""
+        out = [dict(s) for s in self.servers]
+        if self.turn_rest is not None:
+            out.append(self.turn_rest.credentials(name, time.time() if now is None else now))
+        return out
 
     def check(self, interfaces: Mapping[str, list[str]] | None = None) -> list[str]:
         """Problems with ``addresses`` on this machine (or on ``interfaces``); empty: fine."""
@@ -141,13 +160,28 @@ class IcePolicy:
                     return True
         return False
 
-    def configuration(self) -> RTCConfiguration:
-        """Never aiortc's default, which reaches out to a public STUN server."""
-        servers = [
+    def configuration(self, servers: Sequence[Mapping[str, Any]] | None = None) -> RTCConfiguration:
+        """Never aiortc's default, which reaches out to a public STUN server.
+
+        ``servers``: this session's (:meth:`servers_for`); default: the static ones.
+        """
+        chosen = self.servers if servers is None else servers
+        ice_servers = [
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-            for s in self.servers
+            for s in chosen
         ]
-        return RTCConfiguration(iceServers=servers)
+        policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
+        return RTCConfiguration(iceServers=ice_servers, iceTransportPolicy=policy)
+
+    def problems(self) -> list[str]:
+        """Settings that cannot work together, whatever the machine."""
+        if self.relay_only and not (
+            self.turn_rest or any(_has_turn(s.get("urls")) for s in self.servers)
+        ):
+            return [
+                "relay_only needs a TURN server (ice.servers with turn: URLs, or ice.turn_rest)"
+            ]
+        return []
 
     @contextlib.contextmanager
     def gathering(self) -> Iterator[None]:

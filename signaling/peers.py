@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,9 @@ from .tracks import PacketTrack
 
 log = logging.getLogger(__name__)
 
+# How long a farewell on the data channel gets before the peer connection closes.
+FAREWELL_FLUSH = 0.2
+
 
 class OfferError(ValueError):
     """The offer cannot be answered; the message tells the client why."""
@@ -32,6 +36,10 @@ class OfferError(ValueError):
 
 class NoCandidates(OfferError):
     """The relay gathered no ICE candidate: the viewer could never connect (503)."""
+
+
+class TooManyNegotiating(Exception):
+    """Too many peer connections are answered and not yet connected (503)."""
 
 
 @dataclass
@@ -45,10 +53,40 @@ class Session:
     channels: list[RTCDataChannel] = field(default_factory=list)
     watchdog: asyncio.Task[None] | None = None
     on_close: list[Callable[[Session], None]] = field(default_factory=list)
+    # Who opened it, as the application describes them (opaque here), and from where.
+    owner: Mapping[str, Any] = field(default_factory=dict)
+    remote: str | None = None
+    started: float = field(default_factory=time.time)
+    _sample: tuple[float, int] | None = None  # (monotonic time, bytes sent) at the last stats
 
     @property
     def state(self) -> str:
         return self.pc.connectionState
+
+    async def stats(self) -> dict[str, Any]:
+        """Bytes sent, the bitrate since the previous call (or since connecting), and the
+        round-trip time from the viewer's receiver reports."""
+        sent, rtt = 0, None
+        for sender in self.pc.getSenders():
+            try:
+                report = await sender.getStats()
+            except Exception:  # the transport may be closing underneath
+                continue
+            for item in report.values():
+                if item.type == "outbound-rtp":
+                    sent += int(getattr(item, "bytesSent", 0) or 0)
+                elif item.type == "remote-inbound-rtp" and getattr(item, "roundTripTime", None):
+                    rtt = float(item.roundTripTime)
+        now = time.monotonic()
+        since, before = self._sample or (self.connected_at or self.created, 0)
+        elapsed = now - since
+        bitrate = (sent - before) * 8 / elapsed if elapsed > 0.05 else None
+        self._sample = (now, sent)
+        return {
+            "bytes_sent": sent,
+            "bitrate": None if bitrate is None else round(bitrate),
+            "rtt_ms": None if rtt is None else round(rtt * 1000, 1),
+        }
 
 
 DataChannelHandler = Callable[[Session, RTCDataChannel], None]
@@ -66,8 +104,11 @@ class PeerManager:
         direct_rtp: bool = True,
         udp_gso: bool = True,
         zero_playout_delay: bool = False,
+        max_negotiating: int = 64,
     ) -> None:
         self.ice = ice
+        # Answered and not yet connected: each holds sockets and a DTLS handshake.
+        self.max_negotiating = max_negotiating
         self.direct_rtp = direct_rtp  # False: every viewer through aiortc's own sender
         self.udp_gso = udp_gso  # False: one system call per packet
         self.zero_playout_delay = zero_playout_delay  # ask browsers to render without delay
@@ -80,6 +121,9 @@ class PeerManager:
         self.created = 0
         self.closed = 0
 
+    def negotiating(self) -> int:
+        return sum(1 for s in self.sessions.values() if s.connected_at is None)
+
     def count(self, resource: str | None = None) -> int:
         if resource is None:
             return len(self.sessions)
@@ -91,19 +135,30 @@ class PeerManager:
         offer_sdp: str,
         source: PacketSource,
         on_datachannel: DataChannelHandler | None = None,
+        *,
+        owner: Mapping[str, Any] | None = None,
+        remote: str | None = None,
+        ice_servers: Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[Session, str]:
         """Answer a viewer's offer; returns the session and the SDP answer.
 
         The answer is sent only after ICE gathering completes (aiortc does not trickle).
+        ``ice_servers``: this session's STUN/TURN servers (default: the policy's static ones).
         """
-        pc = RTCPeerConnection(self.ice.configuration())
+        if self.negotiating() >= self.max_negotiating:
+            raise TooManyNegotiating(
+                f"{self.max_negotiating} viewers are still connecting; try again shortly"
+            )
+        pc = RTCPeerConnection(self.ice.configuration(ice_servers))
         broadcast = None
         if self.direct_rtp:
             broadcast = self._broadcasts.get(resource)
             if broadcast is None:
                 broadcast = self._broadcasts[resource] = RtpBroadcast(source)
         track = PacketTrack(source, broadcast, udp_gso=self.udp_gso)
-        session = Session(secrets.token_urlsafe(12), resource, pc, track)
+        session = Session(
+            secrets.token_urlsafe(12), resource, pc, track, owner=dict(owner or {}), remote=remote
+        )
         self.sessions[session.id] = session
         self.created += 1
         try:
@@ -192,6 +247,11 @@ class PeerManager:
             # (an m-line it could not match to a transceiver): the offer is at fault.
             raise OfferError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
         if "a=candidate:" not in pc.localDescription.sdp:
+            if self.ice.relay_only:
+                raise NoCandidates(
+                    "ice.relay_only is on and the relay got no relayed candidate from its"
+                    " TURN servers (unreachable, or wrong credentials)"
+                )
             if self.ice.can_offer_an_address():
                 # The relay has addresses: aiortc dropped them because ICE had already
                 # failed on what the offer gave it (a transport with no candidate).
@@ -236,6 +296,30 @@ class PeerManager:
             await session.pc.close()
         log.info("session %s (%s) closed", session_id, session.resource)
         return True
+
+    async def end(self, session_id: str, reason: str) -> bool:
+        """Close a session on purpose, telling the viewer first on its data channels
+        (``{"op": "event", "kind": "session_ended", "reason": ...}``) so that its page
+        stops instead of reconnecting."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return False
+        farewell = json.dumps({"op": "event", "kind": "session_ended", "reason": reason})
+        sent = False
+        for channel in session.channels:
+            if channel.readyState == "open":
+                with contextlib.suppress(Exception):
+                    channel.send(farewell)
+                    sent = True
+        if sent:
+            await asyncio.sleep(FAREWELL_FLUSH)  # SCTP sends it before the transport closes
+        return await self.close(session_id)
+
+    async def end_matching(self, match: Callable[[Mapping[str, Any]], bool], reason: str) -> int:
+        """End every session whose owner matches; returns how many."""
+        chosen = [sid for sid, s in self.sessions.items() if match(s.owner)]
+        results = await asyncio.gather(*(self.end(sid, reason) for sid in chosen))
+        return sum(results)
 
     async def close_all(self) -> None:
         await asyncio.gather(*(self.close(sid) for sid in list(self.sessions)))

@@ -9,14 +9,22 @@ given by the application turns a name into a packet source.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from .body import BodyTooLarge, read_body
 from .broadcast import PacketSource
-from .peers import DataChannelHandler, NoCandidates, OfferError, PeerManager
+from .peers import (
+    DataChannelHandler,
+    NoCandidates,
+    OfferError,
+    PeerManager,
+    Session,
+    TooManyNegotiating,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +47,38 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 
 @dataclass
 class WhepStream:
-    """What the resolver returns for a stream name."""
+    """What the resolver returns for a stream name and the request asking for it."""
 
     source: PacketSource
     max_viewers: int = 200
     on_datachannel: DataChannelHandler | None = None
+    # Who asks, as the application describes them: kept on the session, opaque here.
+    owner: Mapping[str, Any] = field(default_factory=dict)
+    # This session's STUN/TURN servers; None: the relay's static ones.
+    ice_servers: Sequence[Mapping[str, Any]] | None = None
 
 
-Resolver = Callable[[str], WhepStream | None]
+Resolver = Callable[[str, web.Request], WhepStream | None]
+# Whether this request may end this session (DELETE); by default anyone who knows its URL.
+EndPolicy = Callable[[web.Request, Session], bool]
 
 
 class WhepEndpoints:
     """Routes: ``/cameras/{name}/whep`` (and ``/whep`` for the default stream)."""
 
-    def __init__(self, peers: PeerManager, resolve: Resolver, default_name: str) -> None:
+    def __init__(
+        self,
+        peers: PeerManager,
+        resolve: Resolver,
+        default_name: str,
+        may_end: EndPolicy | None = None,
+        on_end: Callable[[web.Request, Session], None] | None = None,
+    ) -> None:
         self.peers = peers
         self.resolve = resolve
         self.default_name = default_name
+        self.may_end = may_end or (lambda _request, _session: True)
+        self.on_end = on_end
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -77,7 +100,7 @@ class WhepEndpoints:
         return await self._offer(request, request.match_info["name"])
 
     async def _offer(self, request: web.Request, name: str) -> web.Response:
-        stream = self.resolve(name)
+        stream = self.resolve(name, request)
         if stream is None:
             return json_error(404, "not_found", f"no camera named {name!r}")
         if request.content_type != "application/sdp":
@@ -100,8 +123,16 @@ class WhepEndpoints:
             return json_error(503, "full", f"camera {name!r} has its maximum of viewers")
         try:
             session, answer = await self.peers.answer(
-                name, offer, stream.source, stream.on_datachannel
+                name,
+                offer,
+                stream.source,
+                stream.on_datachannel,
+                owner=stream.owner,
+                remote=request.remote,
+                ice_servers=stream.ice_servers,
             )
+        except TooManyNegotiating as exc:
+            return json_error(503, "busy", str(exc))
         except NoCandidates as exc:
             log.warning("camera %s: %s", name, exc)
             return json_error(503, "no_candidates", str(exc))
@@ -121,6 +152,12 @@ class WhepEndpoints:
         session = self.peers.sessions.get(sid)
         if session is None or session.resource != request.match_info["name"]:
             return json_error(404, "not_found", "no such session")
+        if not self.may_end(request, session):
+            return json_error(
+                403, "forbidden", "only who opened this session, or an admin, may end it"
+            )
+        if self.on_end is not None:
+            self.on_end(request, session)
         await self.peers.close(sid)
         return web.Response(status=200, headers=CORS_HEADERS)
 

@@ -14,10 +14,12 @@ from signaling.datachannel import MAX_MESSAGE_BYTES, valid_id
 from signaling.jsontext import JsonError, read_json
 from signaling.whep import json_error
 
+from ..access.roles import ANYONE
 from ..cameras import Camera
 from ..processing.chain import RequestError
 from ..processing.config import ProcessorConfig
-from .keys import CAMERAS, PEERS
+from .access import IDENTITY
+from .keys import ACCESS, CAMERAS, PEERS
 
 # HTTP status for each error code of the control protocol.
 CONTROL_HTTP_STATUS = MappingProxyType(
@@ -47,8 +49,15 @@ def _camera_info(app: web.Application, cam: Camera) -> dict[str, Any]:
     return cam.info(viewers=app[PEERS].count(cam.name))
 
 
+def _audit(request: web.Request, what: str, camera: str, /, **detail: Any) -> None:
+    who = request.get(IDENTITY, ANYONE).name
+    request.app[ACCESS].audit.record(what, who, request.remote, camera, **detail)
+
+
 async def api_cameras(request: web.Request) -> web.Response:
-    cams = request.app[CAMERAS].by_name.values()
+    """``GET /api/cameras``: the cameras this identity may use."""
+    identity = request.get(IDENTITY, ANYONE)
+    cams = [c for c in request.app[CAMERAS].by_name.values() if identity.may_use(c.name)]
     return web.json_response([_camera_info(request.app, c) for c in cams])
 
 
@@ -75,6 +84,8 @@ async def api_control(request: web.Request) -> web.Response:
         return json_error(400, "invalid", "'id' must be a string or an integer")
     message = {"op": "set", **data}
     reply = await cam.control.handle(message)
+    if message.get("op") == "set" and reply.get("ok"):
+        _audit(request, "control", cam.name, var=reply.get("var"), val=reply.get("val"))
     out = {"id": data.get("id"), **reply}
     status = 200 if reply.get("ok") else CONTROL_HTTP_STATUS.get(reply.get("error", ""), 502)
     return web.json_response(out, status=status)
@@ -113,7 +124,8 @@ async def api_processors(request: web.Request) -> web.Response:
 
 async def api_processors_request(request: web.Request) -> web.Response:
     """``POST /api/cameras/{name}/processors``: one data channel request (``action`` ...)."""
-    proc = _camera_or_404(request).processing
+    cam = _camera_or_404(request)
+    proc = cam.processing
     try:
         data = await _json_body(request)
     except _BadBody as bad:
@@ -121,13 +133,16 @@ async def api_processors_request(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         return json_error(400, "invalid", "the body must be a JSON object")
     reply = await proc.handle({**data, "op": "processors"})
+    if reply.get("ok") and data.get("action", "list") != "list":
+        _audit(request, "processors", cam.name, **{k: v for k, v in data.items() if k != "id"})
     out = {"id": data.get("id"), **reply}
     return web.json_response(out, status=200 if reply.get("ok") else 400)
 
 
 async def api_processors_replace(request: web.Request) -> web.Response:
     """``PUT /api/cameras/{name}/processors``: a new chain, ``[{name, id?, enabled?, params?}]``."""
-    proc = _camera_or_404(request).processing
+    cam = _camera_or_404(request)
+    proc = cam.processing
     try:
         data = await _json_body(request)
     except _BadBody as bad:
@@ -155,6 +170,7 @@ async def api_processors_replace(request: web.Request) -> web.Response:
     except RequestError as exc:
         return json_error(400, "invalid", str(exc))
     proc.push_state()
+    _audit(request, "processors", cam.name, action="replace", chain=[p.name for p in specs])
     return web.json_response({"ok": True, "processors": proc.describe()})
 
 

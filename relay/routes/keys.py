@@ -1,4 +1,5 @@
-"""What the application holds for its handlers: the configuration, the cameras, the peers."""
+"""What the application holds for its handlers: the configuration, the cameras, the peers,
+who may do what."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from signaling.peers import PeerManager
 
 from ..cameras import Cameras
 from ..config import RelayConfig
+from .access import AccessControl
 
 CAMERAS: web.AppKey[Cameras] = web.AppKey("cameras", Cameras)
 PEERS: web.AppKey[PeerManager] = web.AppKey("peers", PeerManager)
 CONFIG: web.AppKey[RelayConfig] = web.AppKey("config", RelayConfig)
+ACCESS: web.AppKey[AccessControl] = web.AppKey("access", AccessControl)

@@ -20,6 +20,8 @@ import numpy as np
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
+    RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCSessionDescription,
@@ -49,6 +51,9 @@ class WhepViewer:
     endpoint: str
     decode_code: bool = True
     measure_chroma: bool = False
+    token: str | None = None  # sent as `Authorization: Bearer`
+    ice_servers: list[RTCIceServer] = field(default_factory=list)
+    relay_only: bool = False  # only TURN-relayed candidates, like iceTransportPolicy "relay"
     pc: RTCPeerConnection = field(init=False)
     frames: list[ReceivedFrame] = field(default_factory=list)
     location: str | None = None
@@ -62,7 +67,13 @@ class WhepViewer:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=list(self.ice_servers), iceTransportPolicy=policy)
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def connect(self, session: aiohttp.ClientSession, channel: bool = False) -> None:
         pc = self.pc
@@ -83,7 +94,7 @@ class WhepViewer:
         async with session.post(
             self.endpoint,
             data=pc.localDescription.sdp,
-            headers={"Content-Type": "application/sdp"},
+            headers={"Content-Type": "application/sdp", **self.headers()},
         ) as resp:
             body = await resp.text()
             if resp.status != 201:
@@ -180,7 +191,7 @@ class WhepViewer:
     async def close(self, session: aiohttp.ClientSession | None = None) -> None:
         if session is not None and self.location:
             with contextlib.suppress(aiohttp.ClientError):
-                async with session.delete(self.location):
+                async with session.delete(self.location, headers=self.headers()):
                     pass
         if self._task:
             self._task.cancel()

@@ -84,8 +84,8 @@ async def _serves_its_pages(env: Path, cwd: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
             for path, kind, marker in (
-                ("/", "text/html", "startViewer"),
-                ("/kiosk", "text/html", "startKiosk"),
+                ("/", "text/html", "viewer-page.js"),
+                ("/kiosk", "text/html", "kiosk-page.js"),
                 ("/static/whep.js", "javascript", "export"),
                 ("/static/framecode.js", "javascript", "readCode"),
             ):

@@ -36,7 +36,7 @@ async def test_kiosk_page_is_served_and_unknown_cameras_are_404() -> None:
         async with http.get(relay.base + "/kiosk?camera=default") as r:
             assert r.status == 200
             html = await r.text()
-            assert '<video id="video"' in html and "startKiosk" in html
+            assert '<video id="video"' in html and "kiosk-page.js" in html
             assert 'class="kiosk"' in html
             assert "<form" not in html  # no controls
         async with http.get(relay.base + "/kiosk") as r:

@@ -13,6 +13,8 @@ PACKAGES = ("relay", "signaling")
 # The application root (relay/*.py), routes and testing sit on top and may import anything.
 ALLOWED = {
     "relay.common": set(),
+    # Who may do what: pure, beside the data path.
+    "relay.access": {"relay.common"},
     "relay.ingest": {"relay.common"},
     "relay.video": {"relay.common", "relay.ingest"},
     "relay.processing": {"relay.common"},

@@ -19,7 +19,8 @@ function keepScreenAwake() {
     if (lock || document.visibilityState !== "visible") return;
     try {
       lock = await navigator.wakeLock.request("screen");
-      lock.addEventListener("release", () => { lock = null; });
+      document.body.dataset.wakeLock = "held";
+      lock.addEventListener("release", () => { lock = null; document.body.dataset.wakeLock = "released"; });
     } catch (_) { /* not allowed here (no user activation, insecure origin) */ }
   };
   // The browser releases the lock whenever the page is hidden; take it again on return.
@@ -27,26 +28,37 @@ function keepScreenAwake() {
   acquire();
 }
 
-export function startKiosk({ camera, iceServers, video, badge }) {
+export function startKiosk({ camera, iceServers, iceTransportPolicy, token, video, badge }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
     iceServers,
+    iceTransportPolicy,
+    token,
     video,
     stallMs: STALL_MS,
   });
   let sessionState = "connecting";
   let cameraOnline = true;
+  let refused = null; // the relay refused this kiosk's credentials
   const show = () => {
     let text = null;
     let state = "warn";
-    if (sessionState === "error") { text = "relay unreachable, reconnecting"; state = "bad"; }
+    if (sessionState === "ended") { text = "session ended by the relay"; state = "bad"; }
+    else if (sessionState === "error" && refused) { text = `not allowed: ${refused}`; state = "bad"; }
+    else if (sessionState === "error") { text = "relay unreachable, reconnecting"; state = "bad"; }
     else if (sessionState !== "connected") text = "connecting";
     else if (!cameraOnline) { text = "camera offline"; state = "bad"; }
     badge.hidden = text === null;
     badge.textContent = text || "";
     badge.dataset.state = text === null ? "ok" : state;
   };
-  session.addEventListener("state", (ev) => { sessionState = ev.detail.state; show(); });
+  session.addEventListener("state", (ev) => {
+    sessionState = ev.detail.state;
+    if (sessionState === "connected") refused = null;
+    show();
+  });
+  // Keeps retrying (the token may be added back), and says why it cannot play meanwhile.
+  session.addEventListener("unauthorized", (ev) => { refused = ev.detail.message; show(); });
   session.addEventListener("channel", (ev) => {
     const channel = ev.detail;
     channel.addEventListener("message", (msg) => {

@@ -62,10 +62,12 @@ function watchStats(session, el, camera) {
   }, 1000);
 }
 
-export function startViewer({ camera, iceServers, video, badge, message, stats, controls, controlSchema }) {
+export function startViewer({ camera, iceServers, iceTransportPolicy, token, video, badge, message, stats, controls, controlSchema }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
     iceServers,
+    iceTransportPolicy,
+    token,
     video,
   });
   const cameraState = new CameraState();
@@ -86,7 +88,10 @@ export function startViewer({ camera, iceServers, video, badge, message, stats, 
     const { state, reason, retryIn, attempt } = ev.detail;
     link = state;
     showBadge();
-    if (state === "error") {
+    if (state === "ended") {
+      message.hidden = false;
+      message.textContent = `${reason}. Reload the page to watch again.`;
+    } else if (state === "error") {
       message.hidden = false;
       message.textContent = `Cannot connect to the relay: ${reason}. Retrying in ${(retryIn / 1000).toFixed(1)} s (attempt ${attempt}).`;
     } else if (state === "connected") {

@@ -28,8 +28,12 @@ export class WhepSession extends EventTarget {
   // stallMs: a connected session that receives no video for this long is renegotiated
   // (0: never). The relay sends frames even while its camera is away, so silence means
   // the relay went away (restarted, crashed) while ICE still looked fine.
-  constructor({ endpoint, iceServers = [], video, dataChannel = true, stallMs = 5000 }) {
+  // token: sent as `Authorization: Bearer` (a kiosk URL's ?token=); iceTransportPolicy
+  // "relay" when the relay allows only TURN-relayed paths.
+  constructor({ endpoint, iceServers = [], iceTransportPolicy = "all", token = null, video, dataChannel = true, stallMs = 5000 }) {
     super();
+    this.iceTransportPolicy = iceTransportPolicy;
+    this.token = token;
     this.stallMs = stallMs;
     this.mediaTimer = null;
     this.endpoint = endpoint;
@@ -58,11 +62,23 @@ export class WhepSession extends EventTarget {
   async connect() {
     this.teardown();
     this.setState(this.attempt ? "reconnecting" : "connecting");
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     if (this.wantChannel) {
       this.channel = pc.createDataChannel("control", { ordered: true });
+      // The relay ending this session on purpose (an admin, a logout, a removed token)
+      // says so first: then the page stops instead of reconnecting.
+      this.channel.addEventListener("message", (ev) => {
+        let msg = null;
+        try { msg = JSON.parse(ev.data); } catch (_) { return; }
+        if (msg && msg.op === "event" && msg.kind === "session_ended" && pc === this.pc) {
+          this.stopped = true;
+          this.location = null;
+          this.teardown();
+          this.setState("ended", { reason: msg.reason || "the relay ended this session" });
+        }
+      });
       // The relay closing the session (it shut down) closes the channel first.
       this.channel.addEventListener("close", () => {
         if (pc === this.pc && !this.stopped) this.scheduleRetry("the relay closed the session");
@@ -98,12 +114,16 @@ export class WhepSession extends EventTarget {
       await waitForGathering(pc);
       const res = await fetch(this.endpoint, {
         method: "POST",
-        headers: { "Content-Type": "application/sdp" },
+        headers: { "Content-Type": "application/sdp", ...this.authHeaders() },
         body: pc.localDescription.sdp,
       });
       if (res.status !== 201) {
         let message = `${res.status} ${res.statusText}`;
         try { message = (await res.json()).message || message; } catch (_) { /* not JSON */ }
+        if (res.status === 401 || res.status === 403) {
+          // Retrying cannot help until someone logs in or fixes the token: say so.
+          this.dispatchEvent(new CustomEvent("unauthorized", { detail: { status: res.status, message } }));
+        }
         throw new Error(message);
       }
       const loc = res.headers.get("Location");
@@ -159,7 +179,7 @@ export class WhepSession extends EventTarget {
     clearInterval(this.mediaTimer);
     this.mediaTimer = null;
     if (this.location) {
-      fetch(this.location, { method: "DELETE", keepalive: true }).catch(() => {});
+      fetch(this.location, { method: "DELETE", keepalive: true, headers: this.authHeaders() }).catch(() => {});
       this.location = null;
     }
     if (this.channel) { try { this.channel.close(); } catch (_) {} this.channel = null; }
@@ -173,6 +193,10 @@ export class WhepSession extends EventTarget {
       this.video.srcObject.getTracks().forEach((t) => t.stop());
       this.video.srcObject = null;
     }
+  }
+
+  authHeaders() {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
   }
 
   stop() {
