@@ -16,7 +16,8 @@ def relay_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="esp32-relay",
         description="WebRTC relay for ESP32-CAM boards; with no --camera, a simulated board.",
-        epilog="`esp32-relay simulate --help` for the simulated camera.",
+        epilog="`esp32-relay simulate --help` for the simulated camera; `esp32-relay"
+        " hash-password` and `esp32-relay new-token` print what goes into [auth].",
     )
     p.add_argument(
         "--camera",

@@ -4,14 +4,8 @@ context, and every page carries the security headers."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import socket
 import ssl
-import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +14,7 @@ from playwright.async_api import Browser
 
 from relay.testing.access import TOKENS, auth_config
 from relay.testing.certs import make_certificate
+from relay.testing.process import auth_toml, free_port, relay_process
 from relay.video.framecode import elapsed_ms
 
 pytestmark = [pytest.mark.network, pytest.mark.browser]
@@ -34,66 +29,19 @@ async () => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _toml_auth() -> str:
-    auth = auth_config()
-    out = ["[auth]"]
-    for u in auth.users:
-        out += ["[[auth.users]]", f'name = "{u.name}"', f'password_hash = "{u.password_hash}"']
-        out.append(f'role = "{u.role.label}"')
-    for t in auth.tokens:
-        out += ["[[auth.tokens]]", f'name = "{t.name}"', f'token = "{t.token}"']
-        out.append(f'role = "{t.role.label}"')
-    return "\n".join(out)
-
-
-@contextlib.asynccontextmanager
-async def https_relay(tmp: Path) -> AsyncIterator[str]:
+def _config(tmp: Path) -> Path:
     cert, key = make_certificate(tmp, ["127.0.0.1", "localhost"])
-    port = _free_port()
     config = tmp / "relay.toml"
     config.write_text(
-        f'host = "127.0.0.1"\nport = {port}\n[tls]\ncert = "{cert}"\nkey = "{key}"\n'
-        + _toml_auth()
-        + "\n"
+        f'host = "127.0.0.1"\nport = {free_port()}\n[tls]\ncert = "{cert}"\nkey = "{key}"\n'
+        + auth_toml(auth_config())
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"https://127.0.0.1:{port}"
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = await asyncio.wait_for(proc.stdout.readline(), 20)
-            assert line, "the relay exited before serving"
-            if b"esp32-relay: open https://" in line:
-                break
-        yield base
-    finally:
-        proc.terminate()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10):
-                await proc.wait()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    return config
 
 
 async def test_https_pages_headers_video_and_wake_lock(browser: Browser, tmp_path: Path) -> None:
-    async with https_relay(tmp_path) as base:
+    async with relay_process(_config(tmp_path), "https") as relay:
+        base = relay.base
         insecure = ssl.create_default_context()
         insecure.check_hostname = False
         insecure.verify_mode = ssl.CERT_NONE

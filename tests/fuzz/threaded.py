@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from relay.access.config import LimitsConfig
+from relay.config import RelayConfig
+from relay.testing.access import TOKENS, auth_config
 from relay.testing.relay import RunningRelay, running_relay
 from relay.testing.whep import WhepViewer
 
@@ -37,8 +40,19 @@ class ThreadedRelay:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _start(self) -> None:
-        self.relay = await self._stack.enter_async_context(running_relay())
-        self.http = await self._stack.enter_async_context(aiohttp.ClientSession())
+        # With access control on, as a remote relay runs: every example carries an admin's
+        # token, so the fuzz reaches the handlers behind the checks. The per-address rate
+        # limits are lifted: thousands of examples come from one address on purpose.
+        cfg = RelayConfig(
+            host="127.0.0.1",
+            port=0,
+            auth=auth_config(),
+            limits=LimitsConfig(whep_burst=10**9, whep_rate=10**9, login_burst=10**9),
+        )
+        self.relay = await self._stack.enter_async_context(running_relay(cfg))
+        self.http = await self._stack.enter_async_context(
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKENS['admin']}"})
+        )
         self.watcher = WhepViewer(self.relay.whep())
         await self.watcher.connect(self.http)
         await self.watcher.wait_frames(5, timeout=20)
