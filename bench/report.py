@@ -219,6 +219,27 @@ def soak_series(results: dict[str, Any]) -> list[dict[str, Any]]:
     return list(soak or [])
 
 
+def _access_rows(access: dict[str, Any] | None) -> list[str]:
+    if not access:
+        return []
+    rows = [
+        "## What access control costs",
+        "",
+        "`esp32-relay` from a file, auth off and on alternated in one run (`bench/access.py`):"
+        " the median WHEP answer time over 20 offers, and the relay process's CPU with one"
+        " viewer (its built-in simulated camera included, the same in both).",
+        "",
+        "| auth | WHEP answer median (ms) | one viewer (cores) |",
+        "| --- | --- | --- |",
+    ]
+    for key in ("off", "on"):
+        a = access[key]
+        rows.append(
+            f"| {key} | {_fmt(a['answer_ms_median'], 2)} | {_fmt(a['one_viewer_cores'], 4)} |"
+        )
+    return [*rows, ""]
+
+
 def write_report(results: dict[str, Any], out: Path) -> None:
     peers = results["peers"]
     lines = [
@@ -308,6 +329,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
                 f" Faults as the relay counted them: {info.get('faults')}.",
                 "",
             ]
+    lines += _access_rows(results.get("access"))
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"
     if analysis.exists():

@@ -35,7 +35,7 @@ from typing import Any
 
 from relay.testing.browser import launch_chromium
 
-from . import procstat
+from . import access, procstat
 from .glass import measure_glass
 from .report import write_report
 
@@ -503,6 +503,8 @@ def main(argv: list[str]) -> int:
                 peer_counts = [1, 10] if quick else [1, 2, 5, 10]
             entry["cost"] = asyncio.run(cost_for(peer, peer_counts, cost_duration))
     if "relay" in args.peers:
+        print("relay: access control off and on", flush=True)
+        results["access"] = asyncio.run(access.measure(2 if quick else 3, 5.0 if quick else 10.0))
         for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
             print(f"relay stages at {size}", flush=True)
             results["stages"].append(asyncio.run(stages_for(size, 5 if quick else 15)))
