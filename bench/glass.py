@@ -64,12 +64,16 @@ class GlassError(RuntimeError):
     """The page could not play the peer (connection refused, no frames, unreadable code)."""
 
 
-def page_url(base: str, mode: str, target: str) -> str:
-    """The measuring page's URL for ``mode`` ("whep" or "mjpeg") and its target URL."""
+def page_url(base: str, mode: str, target: str, ice: dict[str, Any] | None = None) -> str:
+    """The measuring page's URL for ``mode`` ("whep" or "mjpeg") and its target URL;
+    ``ice``: the page's ``iceServers`` and ``iceTransportPolicy`` (a TURN server)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     key = "endpoint" if mode == "whep" else "src"
-    return f"{base.rstrip('/')}/g2g.html?{urlencode({'mode': mode, key: target})}"
+    query = {"mode": mode, key: target}
+    if ice:
+        query["ice"] = json.dumps(ice)
+    return f"{base.rstrip('/')}/g2g.html?{urlencode(query)}"
 
 
 def window_stats(
@@ -146,6 +150,7 @@ async def measure_glass(
     duration_s: float = 20.0,
     browser: Browser | None = None,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Measure glass-to-glass latency of ``target`` in headless Chromium.
 
@@ -179,7 +184,7 @@ async def measure_glass(
         context = await chromium.new_context()
         stack.push_async_callback(context.close)
         page = await context.new_page()
-        await page.goto(page_url(base, mode, target))
+        await page.goto(page_url(base, mode, target, ice))
 
         deadline = time.monotonic() + connect_timeout_s
         while True:

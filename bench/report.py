@@ -240,6 +240,27 @@ def _access_rows(access: dict[str, Any] | None) -> list[str]:
     return [*rows, ""]
 
 
+def _turn_rows(turn: dict[str, Any] | None) -> list[str]:
+    if not turn:
+        return []
+    rows = ["## Glass to glass through TURN", ""]
+    if "unavailable" in turn:
+        return [*rows, f"Not measured: {turn['unavailable']}.", ""]
+    rows += [
+        "The relay with `ice.turn_rest` and `relay_only`, the page with"
+        " `iceTransportPolicy: \"relay\"`, through Debian's coturn on the namespace's veth,"
+        " alternated with the same relay direct (`bench/turn.py`; each relay with its"
+        f" built-in simulated camera). coturn relayed {turn.get('relayed_bytes', 0):,} bytes.",
+        "",
+        "| path | p50 (ms) | p95 (ms) | fps |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in ("direct", "turn"):
+        for g in turn[kind]:
+            rows.append(f"| {kind} | {_fmt(g['p50'])} | {_fmt(g['p95'])} | {_fmt(g['fps'])} |")
+    return [*rows, ""]
+
+
 def write_report(results: dict[str, Any], out: Path) -> None:
     peers = results["peers"]
     lines = [
@@ -330,6 +351,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
                 "",
             ]
     lines += _access_rows(results.get("access"))
+    lines += _turn_rows(results.get("turn"))
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"
     if analysis.exists():

@@ -35,7 +35,7 @@ from typing import Any
 
 from relay.testing.browser import launch_chromium
 
-from . import access, procstat
+from . import access, procstat, turn
 from .glass import measure_glass
 from .report import write_report
 
@@ -505,6 +505,8 @@ def main(argv: list[str]) -> int:
     if "relay" in args.peers:
         print("relay: access control off and on", flush=True)
         results["access"] = asyncio.run(access.measure(2 if quick else 3, 5.0 if quick else 10.0))
+        print("relay: glass to glass through TURN and direct", flush=True)
+        results["turn"] = asyncio.run(turn.measure(1 if quick else 2, 3.0, 6.0 if quick else 15.0))
         for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
             print(f"relay stages at {size}", flush=True)
             results["stages"].append(asyncio.run(stages_for(size, 5 if quick else 15)))

@@ -198,7 +198,9 @@ async function runWhep(endpoint) {
   };
   video.requestVideoFrameCallback(onFrame);
 
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  // ?ice={"iceServers": [...], "iceTransportPolicy": "relay"}: through a TURN server.
+  const ice = JSON.parse(new URLSearchParams(location.search).get("ice") || "{}");
+  const pc = new RTCPeerConnection({ iceServers: ice.iceServers || [], iceTransportPolicy: ice.iceTransportPolicy || "all" });
   const transceiver = pc.addTransceiver("video", { direction: "recvonly" });
   // Play frames as soon as they are decodable, as the product's viewer page does.
   try { transceiver.receiver.jitterBufferTarget = 0; } catch (_) { /* unsupported */ }

@@ -1,0 +1,67 @@
+"""Glass to glass through a TURN server beside direct, in one run (``python -m bench.turn``,
+or part of ``make bench``): Debian's coturn on the private namespace's veth, the relay
+with ``ice.turn_rest`` and ``relay_only``, and the measuring page with
+``iceTransportPolicy: "relay"`` and credentials from the same secret."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from relay.testing.process import free_port, relay_process
+from relay.testing.turn import coturn_missing_reason, running_coturn
+from signaling.turn import TurnRest
+
+from .glass import measure_glass
+
+
+async def _glass(turn: Any | None, warmup: float, duration: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "relay.toml"
+        text = f'host = "127.0.0.1"\nport = {free_port()}\nlog_level = "WARNING"\n'
+        ice = None
+        if turn is not None:
+            text += (
+                f'[ice]\nrelay_only = true\n[ice.turn_rest]\nurls = ["{turn.url}"]\n'
+                f'secret = "{turn.secret}"\nttl = 600\n'
+            )
+            rest = TurnRest((turn.url,), turn.secret, 600)
+            ice = {
+                "iceServers": [rest.credentials("bench", time.time())],
+                "iceTransportPolicy": "relay",
+            }
+        config.write_text(text)
+        async with relay_process(config) as relay:
+            await asyncio.sleep(1.0)
+            whep = relay.base + "/cameras/default/whep"
+            return await measure_glass(
+                None, "whep", whep, warmup_s=warmup, duration_s=duration, ice=ice
+            )
+
+
+async def measure(rounds: int = 2, warmup: float = 3.0, duration: float = 10.0) -> dict[str, Any]:
+    why = coturn_missing_reason()
+    if why:
+        return {"unavailable": why}
+    address = os.environ.get("ESP32_RELAY_NETNS_ADDR")
+    if not address:
+        return {"unavailable": "not inside tests/netns-run"}
+    out: dict[str, Any] = {"direct": [], "turn": []}
+    async with running_coturn(address) as turn:
+        for _ in range(rounds):
+            for kind in ("direct", "turn"):
+                g = await _glass(turn if kind == "turn" else None, warmup, duration)
+                out[kind].append({k: g.get(k) for k in ("p50", "p95", "fps", "frames")})
+        out["relayed_bytes"] = sum(turn.relayed_bytes().values())
+    return out
+
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv
+    print(json.dumps(asyncio.run(measure(1 if quick else 2)), indent=1))
