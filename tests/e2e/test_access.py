@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 from yarl import URL
 
 from relay.access.config import LimitsConfig
@@ -318,3 +319,37 @@ async def test_a_data_channel_flood_is_answered_then_closed(sim: SimulatedCamera
         finally:
             for v in (flood, calm):
                 await v.close(http)
+
+
+@pytest.mark.network
+async def test_past_the_cap_of_peers_still_negotiating_whep_answers_503(
+    sim: SimulatedCamera,
+) -> None:
+    cfg = replace(_cfg(sim), limits=LimitsConfig(max_negotiating=2))
+    async with running_relay(cfg) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        headers = {"Authorization": f"Bearer {TOKENS['viewer']}", "Content-Type": "application/sdp"}
+        pcs = []
+        statuses = []
+        try:
+            for _ in range(3):
+                # Offers whose answers are never applied: these peers never connect.
+                pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+                pcs.append(pc)
+                pc.addTransceiver("video", direction="recvonly")
+                await pc.setLocalDescription(await pc.createOffer())
+                async with http.post(
+                    relay.whep(), data=pc.localDescription.sdp, headers=headers
+                ) as r:
+                    statuses.append(r.status)
+                    body = await r.json() if r.status != 201 else None
+            assert statuses == [201, 201, 503]
+            assert body is not None and "still connecting" in body["message"]
+            # A viewer that connects frees its place: the next one is answered.
+            await relay.peers.close(next(iter(relay.peers.sessions)))
+            v = WhepViewer(relay.whep(), token=TOKENS["viewer"])
+            await v.connect(http)
+            await v.wait_frames(3, timeout=15)
+            await v.close(http)
+        finally:
+            for pc in pcs:
+                await pc.close()
