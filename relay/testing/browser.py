@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
+
+from ..video.framecode import elapsed_ms
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ENV = "ESP32_RELAY_CHROMIUM"
@@ -137,3 +140,27 @@ async def serve_app(app: web.Application, host: str = "127.0.0.1") -> AsyncItera
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+# Reads (send_ms, counter) from the frame code in a page's playing <video id="video">, with
+# the relay's own reader (web/static/framecode.js); null until a frame plays.
+READ_CODE = """
+async () => {
+  const v = document.getElementById("video");
+  if (!v || !v.videoWidth || !v.srcObject) return null;
+  const { CodeReader } = await import("/static/framecode.js");
+  return new CodeReader().read(v, v.videoWidth, v.videoHeight);
+}
+"""
+
+
+async def wait_for_live_code(page: Page, timeout: float) -> tuple[int, int]:
+    """The frame code of a live camera frame (sent under 2 s ago) once the page plays one;
+    raises TimeoutError when none plays within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = await page.evaluate(READ_CODE)
+        if code is not None and code[1] >= 0 and 0 <= elapsed_ms(code[0]) < 2000:
+            return int(code[0]), int(code[1])
+        await page.wait_for_timeout(100)
+    raise TimeoutError(f"no live camera frame played within {timeout} s")

@@ -33,6 +33,18 @@ def auth_toml(auth: AuthConfig) -> str:
     return "\n".join(out) + "\n"
 
 
+async def stop_subprocess(proc: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; returns once it has exited."""
+    if proc.returncode is None:
+        proc.terminate()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await proc.wait()
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
 @dataclass
 class RelayProcess:
     base: str
@@ -79,14 +91,7 @@ async def relay_process(config: Path, scheme: str = "http") -> AsyncIterator[Rel
         reader = asyncio.ensure_future(pump())
         yield RelayProcess(base, config, proc, output)
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(10):
-                    await proc.wait()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await stop_subprocess(proc)
         if reader is not None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

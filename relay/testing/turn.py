@@ -12,6 +12,8 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from .process import stop_subprocess
+
 TURNSERVER = "turnserver"
 # coturn logs each allocation's traffic: "... usage: realm=<r>, username=<u>, rp=N, rb=N,
 # sp=N, sb=N" (received/sent packets and bytes) on refresh and when it is deleted.
@@ -106,14 +108,7 @@ async def running_coturn(address: str) -> AsyncIterator[TurnServer]:
             await asyncio.sleep(0.05)
         yield server
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await proc.wait()
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        await stop_subprocess(proc, grace=5.0)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader

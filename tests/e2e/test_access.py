@@ -4,7 +4,9 @@ who may end a session, the sessions API, the audit log and the abuse limits."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +42,22 @@ async def _status(http: aiohttp.ClientSession, url: str, **kw: Any) -> int:
     async with http.get(url, allow_redirects=False, **kw) as resp:
         await resp.read()
         return resp.status
+
+
+@contextlib.asynccontextmanager
+async def _viewers(
+    http: aiohttp.ClientSession, relay: RunningRelay, *roles: str
+) -> AsyncIterator[list[WhepViewer]]:
+    """One viewer per role (its token), each with its control channel up; closed after."""
+    viewers = [WhepViewer(relay.whep(), decode_code=False, token=TOKENS[r]) for r in roles]
+    try:
+        for v in viewers:
+            await v.connect(http, channel=True)
+            await v.wait_message(lambda m: m.get("op") == "state", timeout=15)
+        yield viewers
+    finally:
+        for v in viewers:
+            await v.close(http)
 
 
 @pytest.fixture
@@ -150,30 +168,25 @@ async def test_tokens_in_the_header_and_in_the_query(sim: SimulatedCamera) -> No
 
 @pytest.mark.network
 async def test_a_viewers_set_is_forbidden_and_an_operators_is_applied(sim: SimulatedCamera) -> None:
-    async with running_relay(_cfg(sim)) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
-        viewer = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["viewer"])
-        operator = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["operator"])
-        try:
-            for v in (viewer, operator):
-                await v.connect(http, channel=True)
-                await v.wait_message(lambda m: m.get("op") == "state", timeout=15)
-            before = sim.status()["quality"]
-            want = 30 if before != 30 else 25
-            reply = await viewer.request({"op": "set", "var": "quality", "val": want})
-            assert reply["ok"] is False and reply["error"] == "forbidden"
-            reply = await viewer.request({"op": "processors", "action": "add", "name": "grayscale"})
-            assert reply["error"] == "forbidden"
-            got = await viewer.request({"op": "get"})  # reading is a viewer's right
-            assert got["ok"] is True
-            assert sim.status()["quality"] == before
-            reply = await operator.request({"op": "set", "var": "quality", "val": want})
-            assert reply["ok"] is True and sim.status()["quality"] == want
-            audit = relay.app[ACCESS].audit.entries()
-            assert audit[0]["action"] == "control" and audit[0]["who"] == "operator-token"
-            assert audit[0]["detail"] == {"var": "quality", "val": want}
-        finally:
-            for v in (viewer, operator):
-                await v.close(http)
+    async with (
+        running_relay(_cfg(sim)) as relay,
+        aiohttp.ClientSession(timeout=TIMEOUT) as http,
+        _viewers(http, relay, "viewer", "operator") as (viewer, operator),
+    ):
+        before = sim.status()["quality"]
+        want = 30 if before != 30 else 25
+        reply = await viewer.request({"op": "set", "var": "quality", "val": want})
+        assert reply["ok"] is False and reply["error"] == "forbidden"
+        reply = await viewer.request({"op": "processors", "action": "add", "name": "grayscale"})
+        assert reply["error"] == "forbidden"
+        got = await viewer.request({"op": "get"})  # reading is a viewer's right
+        assert got["ok"] is True
+        assert sim.status()["quality"] == before
+        reply = await operator.request({"op": "set", "var": "quality", "val": want})
+        assert reply["ok"] is True and sim.status()["quality"] == want
+        audit = relay.app[ACCESS].audit.entries()
+        assert audit[0]["action"] == "control" and audit[0]["who"] == "operator-token"
+        assert audit[0]["detail"] == {"var": "quality", "val": want}
 
 
 async def _session_ids(http: aiohttp.ClientSession, relay: RunningRelay) -> list[dict[str, Any]]:
@@ -247,24 +260,19 @@ async def test_logging_out_ends_that_logins_webrtc_sessions(sim: SimulatedCamera
 @pytest.mark.network
 async def test_a_token_removed_on_reload_ends_its_sessions(sim: SimulatedCamera) -> None:
     cfg = _cfg(sim)
-    async with running_relay(cfg) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
-        kiosk = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["viewer"])
-        admin = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["admin"])
-        try:
-            for v in (kiosk, admin):
-                await v.connect(http, channel=True)
-                await v.wait_message(lambda m: m.get("op") == "state", timeout=15)
-            auth = cfg.auth
-            kept = tuple(t for t in auth.tokens if t.token != TOKENS["viewer"])
-            ended = await relay.app[ACCESS].reload(replace(auth, tokens=kept))
-            assert ended == 1
-            await kiosk.wait_message(lambda m: m.get("kind") == "session_ended", timeout=5)
-            assert [s.owner["identity"] for s in relay.peers.sessions.values()] == ["admin-token"]
-            api = relay.base + "/api/cameras/default"
-            assert await _status(http, api, headers=kiosk.headers()) == 401
-        finally:
-            for v in (kiosk, admin):
-                await v.close(http)
+    async with (
+        running_relay(cfg) as relay,
+        aiohttp.ClientSession(timeout=TIMEOUT) as http,
+        _viewers(http, relay, "viewer", "admin") as (kiosk, _admin),
+    ):
+        auth = cfg.auth
+        kept = tuple(t for t in auth.tokens if t.token != TOKENS["viewer"])
+        ended = await relay.app[ACCESS].reload(replace(auth, tokens=kept))
+        assert ended == 1
+        await kiosk.wait_message(lambda m: m.get("kind") == "session_ended", timeout=5)
+        assert [s.owner["identity"] for s in relay.peers.sessions.values()] == ["admin-token"]
+        api = relay.base + "/api/cameras/default"
+        assert await _status(http, api, headers=kiosk.headers()) == 401
 
 
 async def test_a_login_flood_gets_429_with_retry_after(sim: SimulatedCamera) -> None:

@@ -5,7 +5,6 @@ context, and every page carries the security headers."""
 from __future__ import annotations
 
 import ssl
-import time
 from pathlib import Path
 
 import aiohttp
@@ -13,20 +12,11 @@ import pytest
 from playwright.async_api import Browser
 
 from relay.testing.access import TOKENS, auth_config
+from relay.testing.browser import wait_for_live_code
 from relay.testing.certs import make_certificate
 from relay.testing.process import auth_toml, free_port, relay_process
-from relay.video.framecode import elapsed_ms
 
 pytestmark = [pytest.mark.network, pytest.mark.browser]
-
-READ_CODE = """
-async () => {
-  const v = document.getElementById("video");
-  if (!v || !v.videoWidth || !v.srcObject) return null;
-  const { CodeReader } = await import("/static/framecode.js");
-  return new CodeReader().read(v, v.videoWidth, v.videoHeight);
-}
-"""
 
 
 def _config(tmp: Path) -> Path:
@@ -76,14 +66,7 @@ async def test_https_pages_headers_video_and_wake_lock(browser: Browser, tmp_pat
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(f"{base}/kiosk?token={TOKENS['viewer']}")
             assert await page.evaluate("() => window.isSecureContext")
-            deadline = time.monotonic() + 20
-            code = None
-            while time.monotonic() < deadline:
-                code = await page.evaluate(READ_CODE)
-                if code is not None and 0 <= elapsed_ms(code[0]) < 2000:
-                    break
-                await page.wait_for_timeout(100)
-            assert code is not None and code[1] >= 0, "no live video over HTTPS"
+            await wait_for_live_code(page, 20)  # live video over HTTPS
             await page.wait_for_function(
                 "() => document.body.dataset.wakeLock === 'held'", timeout=10000
             )

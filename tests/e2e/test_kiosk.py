@@ -15,20 +15,10 @@ from playwright.async_api import Page
 from relay.app import CAMERAS, PEERS, create_app
 from relay.config import RelayConfig
 from relay.simulator import SimulatedCamera, SimulatorOptions
+from relay.testing.browser import READ_CODE
 from relay.testing.relay import camera_at, running_relay
 from relay.video.framecode import elapsed_ms
 from relay.video.placeholder import PLACEHOLDER_CODE
-
-# Reads (send_ms, counter) from the frame code in the playing video, with the relay's own
-# reader (web/static/framecode.js).
-READ_CODE = """
-async () => {
-  const v = document.getElementById("video");
-  if (!v || !v.videoWidth || !v.srcObject) return null;
-  const { CodeReader } = await import("/static/framecode.js");
-  return new CodeReader().read(v, v.videoWidth, v.videoHeight);
-}
-"""
 
 
 async def test_kiosk_page_is_served_and_unknown_cameras_are_404() -> None:

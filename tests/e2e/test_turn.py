@@ -16,6 +16,7 @@ from playwright.async_api import Page
 from relay.config import RelayConfig
 from relay.routes.keys import CONFIG
 from relay.simulator import SimulatedCamera, SimulatorOptions
+from relay.testing.browser import READ_CODE, wait_for_live_code
 from relay.testing.env import skip_or_fail
 from relay.testing.relay import camera_at, running_relay
 from relay.testing.turn import TurnServer, coturn_missing_reason, running_coturn
@@ -27,14 +28,6 @@ from signaling.turn import TurnRest
 pytestmark = pytest.mark.network
 
 TIMEOUT = aiohttp.ClientTimeout(total=30)
-READ_CODE = """
-async () => {
-  const v = document.getElementById("video");
-  if (!v || !v.videoWidth || !v.srcObject) return null;
-  const { CodeReader } = await import("/static/framecode.js");
-  return new CodeReader().read(v, v.videoWidth, v.videoHeight);
-}
-"""
 
 
 @pytest.fixture
@@ -115,14 +108,7 @@ async def _play(page: Page, base: str) -> tuple[str, int]:
     """Open the kiosk page; once live, the local candidate type of its path and the median
     of what it shows against the camera's clock (frame code) over three seconds."""
     await page.goto(base + "/kiosk?camera=default")
-    deadline = time.monotonic() + 20
-    code = None
-    while time.monotonic() < deadline:
-        code = await page.evaluate(READ_CODE)
-        if code is not None and 0 <= elapsed_ms(code[0]) < 2000:
-            break
-        await page.wait_for_timeout(100)
-    assert code is not None, "no video"
+    await wait_for_live_code(page, 20)
     kind = await page.evaluate(
         """async () => {
           const s = await window.kioskSession.pc.getStats();
