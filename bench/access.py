@@ -25,6 +25,7 @@ from relay.testing.process import auth_toml, free_port, relay_process
 from relay.testing.whep import WhepViewer
 
 from . import procstat
+from .turn import relay_config
 
 OFFERS = 20
 
@@ -67,10 +68,10 @@ async def _one_viewer_cpu(pid: int, whep: str, token: str | None, seconds: float
             await viewer.close(http)
 
 
-async def _one(auth: bool, seconds: float) -> dict[str, Any]:
+async def _one(auth: bool, seconds: float, camera: tuple[str, str] | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "relay.toml"
-        text = f'host = "127.0.0.1"\nport = {free_port()}\nlog_level = "WARNING"\n'
+        text = relay_config(free_port(), camera)
         config.write_text(text + (auth_toml(auth_config()) if auth else ""))
         async with relay_process(config) as relay:
             whep = relay.base + "/cameras/default/whep"
@@ -84,11 +85,15 @@ async def _one(auth: bool, seconds: float) -> dict[str, Any]:
             "one_viewer_cores": round(cpu, 4)}  # fmt: skip
 
 
-async def measure(rounds: int = 3, seconds: float = 10.0) -> dict[str, Any]:
+async def measure(
+    rounds: int = 3, seconds: float = 10.0, camera: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """``camera``: a simulated board's stream and control URLs (the benchmark's own
+    simulator process, so the relay's CPU is its own); None: the built-in one."""
     runs = []
     for _ in range(rounds):
         for auth in (False, True):
-            runs.append(await _one(auth, seconds))
+            runs.append(await _one(auth, seconds, camera))
     out: dict[str, Any] = {"runs": runs}
     for auth in (False, True):
         mine = [r for r in runs if r["auth"] is auth]

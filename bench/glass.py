@@ -64,6 +64,16 @@ class GlassError(RuntimeError):
     """The page could not play the peer (connection refused, no frames, unreadable code)."""
 
 
+# Two ways to run Chromium's compositor. "vsync": as shipped, frames reach the screen on a
+# 60 Hz schedule, which adds 8-25 ms whatever the peer. "unthrottled": the compositor draws
+# as soon as a frame is ready (--disable-gpu-vsync --disable-frame-rate-limit), which
+# approximates a display that shows frames when they arrive and isolates the peer's latency.
+BROWSER_MODES = {
+    "unthrottled": ["--disable-gpu-vsync", "--disable-frame-rate-limit"],
+    "vsync": [],
+}
+
+
 def page_url(base: str, mode: str, target: str, ice: dict[str, Any] | None = None) -> str:
     """The measuring page's URL for ``mode`` ("whep" or "mjpeg") and its target URL;
     ``ice``: the page's ``iceServers`` and ``iceTransportPolicy`` (a TURN server)."""

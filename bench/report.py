@@ -227,7 +227,7 @@ def _access_rows(access: dict[str, Any] | None) -> list[str]:
         "",
         "`esp32-relay` from a file, auth off and on alternated in one run (`bench/access.py`):"
         " the median WHEP answer time over 20 offers, and the relay process's CPU with one"
-        " viewer (its built-in simulated camera included, the same in both).",
+        " viewer, reading the benchmark's simulated board.",
         "",
         "| auth | WHEP answer median (ms) | one viewer (cores) |",
         "| --- | --- | --- |",
@@ -249,8 +249,8 @@ def _turn_rows(turn: dict[str, Any] | None) -> list[str]:
     rows += [
         "The relay with `ice.turn_rest` and `relay_only`, the page with"
         " `iceTransportPolicy: \"relay\"`, through Debian's coturn on the namespace's veth,"
-        " alternated with the same relay direct (`bench/turn.py`; each relay with its"
-        f" built-in simulated camera). coturn relayed {turn.get('relayed_bytes', 0):,} bytes.",
+        " alternated with the same relay direct (`bench/turn.py`), both reading the benchmark's"
+        f" simulated board. coturn relayed {turn.get('relayed_bytes', 0):,} bytes.",
         "",
         "| path | p50 (ms) | p95 (ms) | fps |",
         "| --- | --- | --- | --- |",

@@ -36,7 +36,7 @@ from typing import Any
 from relay.testing.browser import launch_chromium
 
 from . import access, procstat, turn
-from .glass import measure_glass
+from .glass import BROWSER_MODES, measure_glass
 from .report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,16 +191,6 @@ def endpoint(peer: Peer, sim: Simulator, proc: Any) -> str:
 
 
 # ---------------------------------------------------------------- glass to glass
-
-
-# Two ways to run Chromium's compositor. "vsync": as shipped, frames reach the screen on a
-# 60 Hz schedule, which adds 8-25 ms whatever the peer. "unthrottled": the compositor draws
-# as soon as a frame is ready (--disable-gpu-vsync --disable-frame-rate-limit), which
-# approximates a display that shows frames when they arrive and isolates the peer's latency.
-BROWSER_MODES = {
-    "unthrottled": ["--disable-gpu-vsync", "--disable-frame-rate-limit"],
-    "vsync": [],
-}
 
 
 async def glass_for(peer: Peer, warmup: float, duration: float, modes: list[str]) -> dict[str, Any]:
@@ -503,10 +493,20 @@ def main(argv: list[str]) -> int:
                 peer_counts = [1, 10] if quick else [1, 2, 5, 10]
             entry["cost"] = asyncio.run(cost_for(peer, peer_counts, cost_duration))
     if "relay" in args.peers:
-        print("relay: access control off and on", flush=True)
-        results["access"] = asyncio.run(access.measure(2 if quick else 3, 5.0 if quick else 10.0))
-        print("relay: glass to glass through TURN and direct", flush=True)
-        results["turn"] = asyncio.run(turn.measure(1 if quick else 2, 3.0, 6.0 if quick else 15.0))
+        sim = Simulator()
+        sim.start()
+        try:
+            camera = (sim.stream_url, sim.control_url)
+            print("relay: access control off and on", flush=True)
+            results["access"] = asyncio.run(
+                access.measure(2 if quick else 3, 5.0 if quick else 10.0, camera)
+            )
+            print("relay: glass to glass through TURN and direct", flush=True)
+            results["turn"] = asyncio.run(
+                turn.measure(1 if quick else 2, 3.0, 6.0 if quick else 15.0, camera)
+            )
+        finally:
+            sim.stop()
         for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
             print(f"relay stages at {size}", flush=True)
             results["stages"].append(asyncio.run(stages_for(size, 5 if quick else 15)))
