@@ -122,7 +122,11 @@ async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> No
     except ConfigError as exc:
         log.error("SIGHUP: the configuration has an error; keeping the running one: %s", exc)
         return
-    ended = await app[ACCESS].reload(new.auth)
+    try:
+        ended = await app[ACCESS].reload(new.auth)
+    except ValueError as exc:
+        log.error("SIGHUP: keeping the running access control: %s", exc)
+        return
     log.info(
         "SIGHUP: access control reloaded (%d user(s), %d token(s)); %d session(s) ended",
         len(new.auth.users),

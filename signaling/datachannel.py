@@ -236,9 +236,18 @@ def control_channel(
     ``allow`` makes each channel's rate limit (a fresh one per channel).
     """
 
+    serving: set[str] = set()  # sessions with a control channel: one each
+
     def on_datachannel(session: Session, channel: RTCDataChannel) -> None:
         if channel.label != CHANNEL_LABEL:
             return
+        if session.id in serving:
+            # A second control channel would be a second rate limit and a second set of
+            # pushes for the same viewer.
+            channel.close()
+            return
+        serving.add(session.id)
+        session.on_close.append(lambda _session: serving.discard(session.id))
         served = ControlChannel(
             channel,
             handler,

@@ -38,7 +38,7 @@ class AuditLog:
         entry = AuditEntry(action, who, remote, camera, detail)
         self._entries.append(entry)
         log.info(
-            "%s by %s from %s%s%s",
+            "%s by %r from %s%s%s",  # %r: a name typed into the login form cannot forge lines
             action,
             who,
             remote or "?",

@@ -62,6 +62,8 @@ class AccessControl:
         self.limits = limits
         self.https = https
         self.passwords = Passwords()
+        # Each Argon2 check takes 64 MiB and tens of ms of a core: a few at a time.
+        self._checks = asyncio.Semaphore(2)
         self.audit = AuditLog()
         self.ended = EndedLogins()
         self.whep_limit = RateLimiter(limits.whep_burst, limits.whep_rate)
@@ -92,7 +94,18 @@ class AccessControl:
         return self.directory.cfg
 
     async def reload(self, auth: AuthConfig) -> int:
-        """New identities; ends the sessions whose credential is gone. Returns how many."""
+        """New identities; ends the sessions whose credential is gone. Returns how many.
+
+        Raises ValueError for a reload that would switch access control off or on: removing
+        the last credential would open the relay to anyone as an admin, and a running
+        relay's sessions were opened under the other rule. Either needs a restart.
+        """
+        if auth.enabled != self.enabled:
+            raise ValueError(
+                "this reload would switch access control "
+                + ("off (no user or token left)" if self.enabled else "on")
+                + "; restart the relay to do that"
+            )
         self.directory = Directory(auth)
         if not self.enabled:
             return 0
@@ -106,8 +119,11 @@ class AccessControl:
 
     # --- who is asking -------------------------------------------------------------
 
-    async def identify(self, request: web.Request) -> Identity | None:
-        """The request's identity; None without credentials; raises Denied for bad ones."""
+    async def identify(self, request: web.Request, query_token: bool = True) -> Identity | None:
+        """The request's identity; None without credentials; raises Denied for bad ones.
+
+        ``query_token``: whether ``?token=`` counts (pages only: a URL is logged, kept in
+        history and shared more readily than a header)."""
         if not self.enabled:
             request[VIA] = "open"
             return ANYONE
@@ -121,9 +137,9 @@ class AccessControl:
                 raise Denied(401, "this token is not valid")
             request[VIA] = "header"
             return identity
-        query_token = request.query.get("token")
-        if query_token is not None and request.method in ("GET", "HEAD"):
-            identity = self.directory.by_token(query_token)
+        in_query = request.query.get("token") if query_token else None
+        if in_query is not None and request.method in ("GET", "HEAD"):
+            identity = self.directory.by_token(in_query)
             if identity is None:
                 raise Denied(401, "this token is not valid")
             request[VIA] = "query"
@@ -158,12 +174,13 @@ class AccessControl:
 
     async def check_password(self, name: str, password: str) -> Identity | None:
         user = self.directory.user(name)
-        if user is None:
-            if not self._dummy_hash:
-                self._dummy_hash = await asyncio.to_thread(self.passwords.hash, "not a password")
-            await asyncio.to_thread(self.passwords.verify, self._dummy_hash, password)
-            return None
-        ok = await asyncio.to_thread(self.passwords.verify, user.password_hash, password)
+        async with self._checks:
+            if user is None:
+                if not self._dummy_hash:
+                    self._dummy_hash = await asyncio.to_thread(self.passwords.hash, "not it")
+                await asyncio.to_thread(self.passwords.verify, self._dummy_hash, password)
+                return None
+            ok = await asyncio.to_thread(self.passwords.verify, user.password_hash, password)
         return user_identity(user) if ok else None
 
     async def start_login(self, request: web.Request, identity: Identity) -> Login:
@@ -175,6 +192,9 @@ class AccessControl:
     async def end_login(self, request: web.Request) -> Login | None:
         """Log out: the cookie is cleared, the login refused from now on, its sessions end."""
         login = request.get(LOGIN)
+        if login is None and COOKIE_NAME in request.cookies:
+            await self._from_cookie(request)  # a token in the header too: still this login
+            login = request.get(LOGIN)
         session = await aiohttp_session.get_session(request)
         session.invalidate()
         if login is None:
@@ -217,9 +237,13 @@ def _login_redirect(request: web.Request) -> web.StreamResponse:
 
 
 def same_origin(request: web.Request) -> bool:
-    """A browser's request from this relay's own pages (or from no page at all)."""
+    """A browser's request from this relay's own pages (or from no page at all).
+
+    Pages send ``Referrer-Policy: no-referrer``, under which Chromium's form posts carry
+    ``Origin: null``; the browser's own ``Sec-Fetch-Site`` then says where they came from.
+    """
     origin = request.headers.get("Origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
     return urlsplit(origin).netloc == request.host
 
@@ -263,7 +287,7 @@ async def _admit(access: AccessControl, request: web.Request, rule: Rule) -> Non
         if identity is not None:
             request[IDENTITY] = identity
         return
-    identity = await access.identify(request)
+    identity = await access.identify(request, query_token=rule.page)
     if identity is None:
         raise Denied(401, "credentials are needed: a bearer token, ?token= or a login")
     request[IDENTITY] = identity

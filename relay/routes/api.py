@@ -14,7 +14,7 @@ from signaling.datachannel import MAX_MESSAGE_BYTES, valid_id
 from signaling.jsontext import JsonError, read_json
 from signaling.whep import json_error
 
-from ..access.roles import ANYONE
+from ..access.roles import ANYONE, Role
 from ..cameras import Camera
 from ..processing.chain import RequestError
 from ..processing.config import ProcessorConfig
@@ -45,8 +45,15 @@ def _camera_or_404(request: web.Request) -> Camera:
     return cam
 
 
-def _camera_info(app: web.Application, cam: Camera) -> dict[str, Any]:
-    return cam.info(viewers=app[PEERS].count(cam.name))
+def _camera_info(request: web.Request, cam: Camera) -> dict[str, Any]:
+    info = cam.info(viewers=request.app[PEERS].count(cam.name))
+    if not request.get(IDENTITY, ANYONE).may(Role.ADMIN):
+        # The board's addresses: with them a viewer on the LAN could steer the board
+        # directly, around the operator role.
+        info.pop("stream_url", None)
+        if isinstance(info.get("control"), dict):
+            info["control"] = {k: v for k, v in info["control"].items() if k != "url"}
+    return info
 
 
 def _audit(request: web.Request, what: str, camera: str, /, **detail: Any) -> None:
@@ -58,11 +65,11 @@ async def api_cameras(request: web.Request) -> web.Response:
     """``GET /api/cameras``: the cameras this identity may use."""
     identity = request.get(IDENTITY, ANYONE)
     cams = [c for c in request.app[CAMERAS].by_name.values() if identity.may_use(c.name)]
-    return web.json_response([_camera_info(request.app, c) for c in cams])
+    return web.json_response([_camera_info(request, c) for c in cams])
 
 
 async def api_camera(request: web.Request) -> web.Response:
-    return web.json_response(_camera_info(request.app, _camera_or_404(request)))
+    return web.json_response(_camera_info(request, _camera_or_404(request)))
 
 
 async def api_control(request: web.Request) -> web.Response:

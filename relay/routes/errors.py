@@ -18,7 +18,8 @@ from aiohttp import web
 
 from signaling.whep import json_error
 
-from .keys import CONFIG
+from .access import IDENTITY
+from .keys import ACCESS, CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ def error_response(
 ) -> web.StreamResponse:
     code = CODES.get(status, "error")
     if wants_page(request):
-        cfg = request.app.get(CONFIG)
         response = aiohttp_jinja2.render_template(
             "error.html",
             request,
@@ -65,7 +65,7 @@ def error_response(
                 "status": status,
                 "reason": HTTPStatus(status).phrase,
                 "message": message,
-                "cameras": [c.name for c in cfg.cameras] if cfg else [],
+                "cameras": _cameras_shown(request),
             },
             status=status,
         )
@@ -74,6 +74,18 @@ def error_response(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _cameras_shown(request: web.Request) -> list[str]:
+    """The cameras an error page links to: those the asker may use (none for a stranger)."""
+    cfg = request.app.get(CONFIG)
+    if cfg is None:
+        return []
+    access = request.app.get(ACCESS)
+    identity = request.get(IDENTITY)
+    if access is not None and access.enabled and identity is None:
+        return []
+    return [c.name for c in cfg.cameras if identity is None or identity.may_use(c.name)]
 
 
 def _message(exc: web.HTTPException) -> str:

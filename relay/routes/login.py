@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..access.logins import Login
-from .access import IDENTITY, LOGIN, AccessControl
+from .access import IDENTITY, LOGIN, AccessControl, same_origin
 from .keys import ACCESS
 
 MAX_FORM_BYTES = 8 * 1024
@@ -19,6 +19,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this relay: a login must not send anyone elsewhere."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"  # a control character would break the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return "/"
@@ -51,6 +53,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     access: AccessControl = request.app[ACCESS]
     if not access.enabled:
         raise web.HTTPNotFound(text="access control is off: there is nothing to log in to")
+    if not same_origin(request):
+        # A form on another site must not log a visitor in as someone else.
+        raise web.HTTPForbidden(text="a login must come from this relay's own page")
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_FORM_BYTES, request.content_length or 0)
     form = await request.post()
@@ -80,6 +85,8 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     access: AccessControl = request.app[ACCESS]
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="a logout must come from this relay's own page")
     login: Login | None = request.get(LOGIN)
     ended = await access.end_login(request)
     if ended is not None and login is not None:

@@ -15,7 +15,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from yarl import URL
 
-from relay.access.config import LimitsConfig
+from relay.access.config import AuthConfig, LimitsConfig
 from relay.config import RelayConfig
 from relay.routes.keys import ACCESS
 from relay.simulator import SimulatedCamera, SimulatorOptions
@@ -361,3 +361,56 @@ async def test_past_the_cap_of_peers_still_negotiating_whep_answers_503(
         finally:
             for pc in pcs:
                 await pc.close()
+
+
+async def test_a_reload_cannot_switch_access_control_off(sim: SimulatedCamera) -> None:
+    async with running_relay(_cfg(sim)) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        with pytest.raises(ValueError, match="switch access control off"):
+            await relay.app[ACCESS].reload(AuthConfig())
+        # Removing the last credential would have opened the relay to anyone, as an admin.
+        assert await _status(http, relay.base + "/api/audit") == 401
+
+
+async def test_a_login_form_from_another_site_is_refused(sim: SimulatedCamera) -> None:
+    async with running_relay(_cfg(sim)) as relay, _jar_session() as http:
+        form = {"user": USERS["viewer"], "password": PASSWORDS["viewer"]}
+        headers = {"Origin": "http://evil.example"}
+        async with http.post(
+            relay.base + "/login", data=form, headers=headers, allow_redirects=False
+        ) as r:
+            assert r.status == 403 and "esp32_relay_login" not in r.cookies
+        # A ?next= with a line break cannot break the answer's Location header.
+        async with http.post(
+            relay.base + "/login?next=/x%0d%0aSet-Cookie:%20a=b",
+            data=form,
+            allow_redirects=False,
+        ) as r:
+            assert r.status == 303 and r.headers["Location"] == "/"
+
+
+async def test_board_addresses_are_for_admins_only(sim: SimulatedCamera) -> None:
+    async with running_relay(_cfg(sim)) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        url = relay.base + "/api/cameras/default"
+        for role, shown in (("viewer", False), ("operator", False), ("admin", True)):
+            async with http.get(url, headers={"Authorization": f"Bearer {TOKENS[role]}"}) as r:
+                info = await r.json()
+            assert ("stream_url" in info) is shown, role
+            assert ("url" in (info["control"] or {})) is shown, role
+
+
+@pytest.mark.network
+async def test_a_second_control_channel_is_closed(sim: SimulatedCamera) -> None:
+    async with running_relay(_cfg(sim)) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        v = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["viewer"])
+        try:
+            await v.connect(http, channel=True)
+            await v.wait_message(lambda m: m.get("op") == "state", timeout=15)
+            extra = v.pc.createDataChannel("control")  # a second one, once the first is up
+            deadline = time.monotonic() + 10
+            while extra.readyState != "closed" and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert extra.readyState == "closed"
+            assert v.channel is not None and v.channel.readyState == "open"
+            assert (await v.request({"op": "get"}))["ok"] is True
+        finally:
+            await v.close(http)

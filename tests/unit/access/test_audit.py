@@ -10,3 +10,10 @@ def test_newest_first_and_bounded() -> None:
     assert entries[0]["who"] == "alice" and entries[0]["remote"] == "10.0.0.2"
     assert entries[0]["camera"] == "garage" and entries[0]["detail"]["action"] == "x"
     assert len(log.entries(1)) == 1
+
+
+def test_a_name_cannot_forge_a_log_line(caplog) -> None:
+    log = AuditLog()
+    with caplog.at_level("INFO", logger="relay.audit"):
+        log.record("login_failed", "x\nINFO relay.audit: login by admin", "10.0.0.9")
+    assert "\n" not in caplog.records[0].getMessage()
