@@ -99,6 +99,13 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         identity = request.get(IDENTITY, ANYONE)
         if not identity.may_use(name):  # /whep names no camera: its rule could not check
             raise web.HTTPForbidden(text=f"{identity.name} may not use camera {name!r}")
+        if access.enabled:
+            held = sum(1 for s in peers.sessions.values() if s.owner.get("key") == identity.key)
+            if held >= limits.sessions_per_identity:
+                raise web.HTTPTooManyRequests(
+                    text=f"{identity.name} already holds {held} sessions"
+                    f" (limits.sessions_per_identity = {limits.sessions_per_identity})"
+                )
         remote = request.remote
 
         def audit(action: str, detail: dict[str, Any]) -> None:

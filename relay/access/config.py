@@ -83,6 +83,9 @@ class LimitsConfig:
     lockout_seconds: float = 300.0
     # Peer connections answered but not yet connected, across the relay: past it WHEP is 503.
     max_negotiating: int = 64
+    # WebRTC sessions one identity (a user or a token) may hold at once, with access control
+    # on: one leaked or shared token cannot take every viewer slot of a camera.
+    sessions_per_identity: int = 50
     # Data channel messages per viewer: a burst, refilled per second; a viewer that goes on
     # past it after being told has its channel closed. A dragged slider sends about 60 a
     # second; the burst is large because a viewer's messages delayed by its network (an
@@ -186,6 +189,7 @@ def check_limits(cfg: LimitsConfig, where: str = "limits") -> None:
         "login_burst",
         "lockout_failures",
         "max_negotiating",
+        "sessions_per_identity",
         "channel_burst",
         "channel_refusals",
     ):

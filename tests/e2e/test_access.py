@@ -414,3 +414,26 @@ async def test_a_second_control_channel_is_closed(sim: SimulatedCamera) -> None:
             assert (await v.request({"op": "get"}))["ok"] is True
         finally:
             await v.close(http)
+
+
+@pytest.mark.network
+async def test_one_identity_cannot_hold_more_than_its_sessions(sim: SimulatedCamera) -> None:
+    cfg = replace(_cfg(sim), limits=LimitsConfig(sessions_per_identity=2))
+    async with running_relay(cfg) as relay, aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        viewers = [
+            WhepViewer(relay.whep(), decode_code=False, token=TOKENS["viewer"]) for _ in range(2)
+        ]
+        try:
+            for v in viewers:
+                await v.connect(http)
+            third = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["viewer"])
+            with pytest.raises(RuntimeError, match="WHEP answered 429"):
+                await third.connect(http)
+            await third.close()
+            # Another identity is not held back by it.
+            other = WhepViewer(relay.whep(), decode_code=False, token=TOKENS["operator"])
+            await other.connect(http)
+            viewers.append(other)
+        finally:
+            for v in viewers:
+                await v.close(http)
