@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp_jinja2
@@ -88,7 +88,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
     )
     limits = cfg.limits
 
-    def channel_limit() -> Any:
+    def channel_limit() -> Callable[[], bool]:
         bucket = RateLimiter(limits.channel_burst, limits.channel_rate, max_keys=1)
         return lambda: bucket.take("", time.monotonic()) == 0.0
 

@@ -59,8 +59,6 @@ class AccessControl:
 
     def __init__(self, auth: AuthConfig, limits: LimitsConfig, *, https: bool = False) -> None:
         self.directory = Directory(auth)
-        self.limits = limits
-        self.https = https
         self.passwords = Passwords()
         # Each Argon2 check takes 64 MiB and tens of ms of a core: a few at a time.
         self._checks = asyncio.Semaphore(2)

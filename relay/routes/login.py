@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from ..access.logins import Login
-from .access import IDENTITY, LOGIN, AccessControl, same_origin
+from .access import IDENTITY, AccessControl, same_origin
 from .keys import ACCESS
 
 MAX_FORM_BYTES = 8 * 1024
@@ -87,10 +86,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     access: AccessControl = request.app[ACCESS]
     if not same_origin(request):
         raise web.HTTPForbidden(text="a logout must come from this relay's own page")
-    login: Login | None = request.get(LOGIN)
     ended = await access.end_login(request)
-    if ended is not None and login is not None:
-        access.audit.record("logout", login.user, request.remote)
+    if ended is not None:
+        access.audit.record("logout", ended.user, request.remote)
     return web.Response(status=303, headers={"Location": "/login"})
 
 

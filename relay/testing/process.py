@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import sys
@@ -26,10 +27,10 @@ def auth_toml(auth: AuthConfig) -> str:
     out = ["[auth]"]
     for u in auth.users:
         out += ["[[auth.users]]", f'name = "{u.name}"', f'password_hash = "{u.password_hash}"']
-        out += [f'role = "{u.role.label}"', f"cameras = {list(u.cameras)!r}".replace("'", '"')]
+        out += [f'role = "{u.role.label}"', f"cameras = {json.dumps(list(u.cameras))}"]
     for t in auth.tokens:
         out += ["[[auth.tokens]]", f'name = "{t.name}"', f'token = "{t.token}"']
-        out += [f'role = "{t.role.label}"', f"cameras = {list(t.cameras)!r}".replace("'", '"')]
+        out += [f'role = "{t.role.label}"', f"cameras = {json.dumps(list(t.cameras))}"]
     return "\n".join(out) + "\n"
 
 
