@@ -36,7 +36,7 @@ class Camera:
         self.name = cfg.name
         self._simulator_cfg = simulator
         self.simulator: SimulatedCamera | None = None
-        self.pipeline = CameraPipeline(cfg.name, cfg.encoder)
+        self.pipeline = CameraPipeline(cfg.name, cfg.encoder, layers=cfg.layers)
         self.pipeline.mark_placeholders = cfg.simulate or cfg.frame_code
         pipeline = self.pipeline
         # The processor chain; the pipeline runs whichever chain is installed last.

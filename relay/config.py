@@ -35,7 +35,7 @@ from .processing.config import ProcessorConfig
 from .routes.headers import HttpConfig
 from .simulator.options import SimulatorConfig
 from .tls import TlsConfig
-from .video.config import EncoderConfig
+from .video.config import EncoderConfig, LayersConfig
 
 DEFAULT_CAMERA = "default"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,6 +61,7 @@ class CameraConfig:
     frame_code: bool = False
     control: ControlConfig = field(default_factory=ControlConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    layers: LayersConfig = field(default_factory=LayersConfig)
     # The processor chain; None: every built-in, switched off (the viewer page turns them on).
     processors: tuple[ProcessorConfig, ...] | None = None
 
@@ -170,6 +171,7 @@ def _camera_from(data: Any, where: str) -> CameraConfig:
     if "control_url" in data:
         control["url"] = data.pop("control_url")
     encoder = data.pop("encoder", {})
+    layers = data.pop("layers", {})
     processors = data.pop("processors", None)
     cam: CameraConfig = _build(CameraConfig, data, where)
     return replace(
@@ -177,6 +179,7 @@ def _camera_from(data: Any, where: str) -> CameraConfig:
         stream=_build(StreamConfig, stream, where),
         control=_build(ControlConfig, control, f"{where}.control"),
         encoder=_build(EncoderConfig, encoder, f"{where}.encoder"),
+        layers=_build(LayersConfig, layers, f"{where}.layers"),
         processors=None if processors is None else _processors_from(processors, where),
     )
 
@@ -391,6 +394,10 @@ def validate(cfg: RelayConfig) -> None:
             raise ConfigError(f"camera {cam.name}: encoder bitrate out of 100k..50M")
         if not 0 <= enc.cpu_used <= 16:
             raise ConfigError(f"camera {cam.name}: encoder cpu_used out of 0..16")
+        if not 0.1 <= cam.layers.low_scale <= 0.75:
+            raise ConfigError(f"camera {cam.name}: layers.low_scale out of 0.1..0.75")
+        if not 0.02 <= cam.layers.low_share <= 0.75:
+            raise ConfigError(f"camera {cam.name}: layers.low_share out of 0.02..0.75")
         if cam.processors is not None:
             _validate_processors(cam)
     if cfg.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -1,36 +1,61 @@
-"""One source's viewers on the direct RTP path: packetize once, write to each."""
+"""One source's viewers on the direct RTP path: packetize each layer's frame once, write
+it to each viewer of that layer.
+
+Per viewer, every frame: the viewer's adaptation (:mod:`signaling.adaptation`) names its
+rung; a viewer moving to another layer keeps its old layer's frames until the new layer's
+keyframe, which then replaces them (its RTP sequence numbers, timestamps and picture IDs
+run on, so the receiver sees one stream changing size). Frames above the rung's temporal
+layer are left out for it. A viewer whose socket queue still holds data when a frame comes
+gets no frame until the next keyframe: what it cannot take is dropped, never queued.
+"""
 
 from __future__ import annotations
 
-import random
 import time
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .adaptation import PACKET_OVERHEAD
 from .internals import current_ntp_time
 from .rtpwriter import RtpWriter, packetize_vp8
-from .source import EncodedVideo, PacketSubscription
+from .source import EncodedVideo, PacketSubscription, RungInfo
+
+if TYPE_CHECKING:
+    from .tracks import PacketTrack
+
+MAX_BACKLOG = 64 * 1024  # bytes in a viewer's socket queue past which its frames are dropped
+DECIDE_EVERY = 0.1  # seconds between two decisions of one viewer's rung
+PAD_INTERVAL_MAX = 0.1  # padding is sent with frames; at most this many seconds' worth each
 
 
 class PacketSource(Protocol):
     """What a viewer's track and the broadcast need from upstream (one camera's frames)."""
 
-    def subscribe(self) -> PacketSubscription: ...
+    adaptive: bool  # whether viewers move between rungs by their links
+
+    def subscribe(self, layer: int = 0) -> PacketSubscription: ...
 
     def add_sink(self, sink: RtpBroadcast) -> None: ...
 
     def remove_sink(self, sink: RtpBroadcast) -> None: ...
 
-    def request_keyframe(self, reason: str) -> None: ...
+    def request_keyframe(self, reason: str, layer: int | None = None) -> None: ...
+
+    def rungs(self) -> Sequence[RungInfo]: ...
 
     def delivered(self, frame: Any, now: float) -> None: ...  # a frame it gave out
 
 
 class _Viewer:
-    __slots__ = ("writer", "need_keyframe")
+    __slots__ = ("writer", "track", "need_keyframe", "asked", "next_decision", "last_sent")
 
-    def __init__(self, writer: RtpWriter) -> None:
+    def __init__(self, writer: RtpWriter, track: PacketTrack) -> None:
         self.writer = writer
+        self.track = track
         self.need_keyframe = True  # a viewer's first frame must be a keyframe
+        self.asked = -1  # the layer whose keyframe was last asked for this viewer
+        self.next_decision = 0.0
+        self.last_sent = 0.0
 
 
 class RtpBroadcast:
@@ -39,18 +64,18 @@ class RtpBroadcast:
     def __init__(self, source: PacketSource) -> None:
         self._source = source
         self._viewers: list[_Viewer] = []
-        self._picture_id = random.getrandbits(15)
         self._turn = 0
         self.frames = 0
+        self.dropped = 0  # frames left out for a viewer whose socket queue was full
 
     def __len__(self) -> int:
         return len(self._viewers)
 
-    def add(self, writer: RtpWriter) -> None:
+    def add(self, writer: RtpWriter, track: PacketTrack) -> None:
         if not self._viewers:
             self._source.add_sink(self)
-        self._viewers.append(_Viewer(writer))
-        self._source.request_keyframe("viewer joined")
+        self._viewers.append(_Viewer(writer, track))
+        self._source.request_keyframe("viewer joined", track.layer)
 
     def remove(self, writer: RtpWriter) -> None:
         writer.close()
@@ -58,27 +83,70 @@ class RtpBroadcast:
         if not self._viewers:
             self._source.remove_sink(self)
 
+    def wanted_layers(self) -> set[int]:
+        wanted: set[int] = set()
+        for v in self._viewers:
+            wanted.add(v.track.layer)
+            wanted.add(v.track.rung().layer)
+        return wanted
+
     def deliver(self, frame: EncodedVideo) -> None:
-        """Called on the event loop for every encoded frame of the source."""
+        """Called on the event loop for every encoded frame of the source, of each layer."""
         viewers = self._viewers
         if not viewers:
             return
         self.frames += 1
-        payloads = packetize_vp8(bytes(frame.packet), self._picture_id)
-        self._picture_id = (self._picture_id + 1) & 0x7FFF
+        payloads: list[bytes] | None = None
         timestamp = int(frame.packet.pts or 0)
         ntp = current_ntp_time()
+        now = time.monotonic()
         # Start with a different viewer each frame: no viewer is always served last.
         self._turn = (self._turn + 1) % len(viewers)
         dead: list[RtpWriter] = []
         for v in viewers[self._turn :] + viewers[: self._turn]:
+            track = v.track
+            if now >= v.next_decision:
+                track.decide(now)
+                v.next_decision = now + DECIDE_EVERY
+            rung = track.rung()
+            if track.layer != rung.layer:
+                if frame.layer == rung.layer and frame.keyframe:
+                    track.switched_to(rung.layer, now)
+                    v.need_keyframe = False
+                elif v.asked != rung.layer:
+                    v.asked = rung.layer
+                    self._source.request_keyframe("viewer switches layer", rung.layer)
+            if frame.layer != track.layer:
+                continue
             if v.need_keyframe:
                 if not frame.keyframe:
                     continue
                 v.need_keyframe = False
-            if v.writer.send_frame(payloads, timestamp, ntp):
-                self._source.delivered(frame, time.perf_counter())
-            else:
-                dead.append(v.writer)
+            if frame.temporal > rung.temporal and not frame.keyframe:
+                continue  # a frame nothing refers to, over this viewer's rate
+            writer = v.writer
+            if writer.backlog() > MAX_BACKLOG:
+                # Its link takes less than this layer: drop, restart at a keyframe.
+                self.dropped += 1
+                v.need_keyframe = True
+                self._source.request_keyframe("viewer backlog", track.layer)
+                continue
+            if payloads is None:
+                payloads = packetize_vp8(
+                    bytes(frame.packet), frame.picture & 0x7FFF, frame.tl0, frame.temporal
+                )
+            octets = writer.octets
+            if not writer.send_frame(payloads, timestamp, ntp):
+                dead.append(writer)
+                continue
+            self._source.delivered(frame, time.perf_counter())
+            adaptation = track.adaptation
+            wire = writer.octets - octets + len(payloads) * PACKET_OVERHEAD
+            adaptation.on_sent(len(payloads), wire, now)
+            pad = adaptation.padding(now)
+            if pad:
+                interval = min(now - v.last_sent, PAD_INTERVAL_MAX) if v.last_sent else 0.04
+                adaptation.on_sent(0, writer.pad(int(pad * interval / 8), ntp), now)
+            v.last_sent = now
         for writer in dead:
             self.remove(writer)

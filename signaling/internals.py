@@ -39,7 +39,17 @@ from aiortc.rtcrtpparameters import (
     RTCRtpHeaderExtensionParameters,
     RTCRtpSendParameters,
 )
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket, pack_header_extensions, wrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    HeaderExtensionsMap,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_header_extensions,
+    unpack_remb_fci,
+    wrap_rtx,
+)
 
 __all__ = [
     "HeaderExtensionsMap",
@@ -53,6 +63,7 @@ __all__ = [
     "missing",
     "negotiated_codecs",
     "nominated_pair",
+    "observe_rtcp",
     "pack_header_extensions",
     "route_keyframe_requests",
     "route_retransmissions",
@@ -135,6 +146,44 @@ def route_retransmissions(
     sender._retransmit = retransmit  # type: ignore[method-assign, assignment]
 
 
+def observe_rtcp(
+    sender: RTCRtpSender,
+    on_report: Callable[[float, float | None], None],
+    on_remb: Callable[[int], None],
+) -> None:
+    """Let the viewer's feedback reach its rate adaptation before aiortc handles it:
+    receiver reports (fraction lost, round-trip time from LSR/DLSR) and REMB for this
+    sender's SSRC.
+
+    aiortc reads REMB only to set a per-viewer encoder's bitrate, which a sender of
+    pre-encoded packets does not have; ``RTCDtlsTransport`` calls each recipient's
+    ``_handle_rtcp_packet`` by name, so an instance attribute sees every packet first.
+    """
+    original = sender._handle_rtcp_packet
+    ssrc = int(sender._ssrc)
+
+    async def handle(packet: Any) -> None:
+        try:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:
+                    if report.ssrc != ssrc:
+                        continue
+                    rtt = None
+                    if report.lsr:
+                        middle = (current_ntp_time() >> 16) & 0xFFFFFFFF
+                        rtt = ((middle - report.lsr - report.dlsr) & 0xFFFFFFFF) / 65536
+                    on_report(report.fraction_lost / 256, rtt)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    on_remb(int(bitrate))
+        except ValueError:
+            pass  # not a REMB after all (another application-layer feedback)
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 def wrap_host_addresses(lookup: Callable[[HostAddresses, bool, bool], list[str]]) -> None:
     """Make aioice enumerate local addresses through ``lookup(original, use_ipv4, use_ipv6)``.
 
@@ -181,6 +230,7 @@ async def missing() -> list[str]:
         (sender, "_rtx_ssrc", "RTCRtpSender._rtx_ssrc"),
         (sender, "_send_keyframe", "RTCRtpSender._send_keyframe (PLI/FIR hook)"),
         (sender, "_retransmit", "RTCRtpSender._retransmit (NACK hook)"),
+        (sender, "_handle_rtcp_packet", "RTCRtpSender._handle_rtcp_packet (RTCP feedback)"),
         (dtls, "_tx_srtp", "RTCDtlsTransport._tx_srtp (SRTP session)"),
         (dtls.transport, "_connection", "RTCIceTransport._connection (aioice connection)"),
         (receiver, "_RTCRtpReceiver__remote_streams", "RTCRtpReceiver.__remote_streams"),

@@ -11,6 +11,14 @@ aiortc keeps everything else: ICE, DTLS, RTCP (receiver reports, sender reports
 whose counters are kept current here, PLI/FIR routed to the shared encoder, NACK
 answered from this writer's own history).  A viewer whose selected ICE pair is
 not plain UDP (a TURN relay) falls back to aiortc's own send loop.
+
+Loss recovery fits the latency budget: a NACKed packet is resent (over RTX, with a
+fresh send time) only while it can still arrive within ``RETRANSMIT_BUDGET`` of its
+first sending and at most once per round trip; a packet past that is not worth the
+link's capacity, and the writer asks for a keyframe of the viewer's layer instead
+(recovery is hopeless, the viewer would otherwise wait for its own PLI). Padding for
+bandwidth probes is the same kind of packet: recent media resent over RTX, which the
+viewer's estimator counts and its jitter buffer discards.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import random
 import socket
 import struct
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,18 +37,17 @@ from aiortc import RTCRtpSender, RTCRtpTransceiver
 
 from . import internals
 from .internals import (
-    HeaderExtensionsMap,
-    RTCRtpSendParameters,
-    RtpPacket,
     VpxPayloadDescriptor,
+    current_ntp_time,
     pack_header_extensions,
-    wrap_rtx,
 )
 
 log = logging.getLogger(__name__)
 
 PACKET_MAX = 1300  # VP8 descriptor + payload per RTP packet, as aiortc sends
 HISTORY = 256  # packets kept per viewer for retransmission on NACK
+RETRANSMIT_BUDGET = 0.25  # seconds after its first sending a resent packet may still arrive
+MIN_RESEND_GAP = 0.02  # seconds between two resendings of one packet (at least one RTT)
 _HEADER = struct.Struct("!BBHII")
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -49,10 +57,26 @@ _GSO_SUPPORTED = sys.platform.startswith("linux")
 _GSO_MAX_SEGMENTS = 32  # well under the kernel's 64 and 64 KiB per call
 
 
-def packetize_vp8(data: bytes, picture_id: int) -> list[bytes]:
-    """RFC 7741 payloads (one partition, 15-bit picture ID), each at most PACKET_MAX bytes."""
-    first = bytes(VpxPayloadDescriptor(partition_start=1, partition_id=0, picture_id=picture_id))
-    rest = bytes(VpxPayloadDescriptor(partition_start=0, partition_id=0, picture_id=picture_id))
+def packetize_vp8(
+    data: bytes, picture_id: int, tl0: int | None = None, temporal: int = 0
+) -> list[bytes]:
+    """RFC 7741 payloads (one partition, 15-bit picture ID), each at most PACKET_MAX bytes.
+
+    With ``tl0`` (TL0PICIDX) the descriptor also carries the temporal layer, so a receiver
+    knows that a missing layer-1 frame was dropped on purpose and nothing waits for it;
+    layer-1 frames are marked layer-sync (they refer only to layer 0).
+    """
+    tid = None if tl0 is None else (temporal, 1 if temporal else 0)
+    first = bytes(
+        VpxPayloadDescriptor(
+            partition_start=1, partition_id=0, picture_id=picture_id, tl0picidx=tl0, tid=tid
+        )
+    )
+    rest = bytes(
+        VpxPayloadDescriptor(
+            partition_start=0, partition_id=0, picture_id=picture_id, tl0picidx=tl0, tid=tid
+        )
+    )
     size = PACKET_MAX - len(first)
     chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
     return [first + chunks[0], *(rest + c for c in chunks[1:])]
@@ -105,14 +129,6 @@ class RtpWriter:
             None,
         )
         self._rtx_seq = random.getrandbits(16) % 32768
-        self._ext_map = HeaderExtensionsMap()
-        self._ext_map.configure(
-            RTCRtpSendParameters(
-                codecs=codecs,
-                headerExtensions=extensions,
-                muxId=transceiver.mid or "",
-            )
-        )
         ids = {e.uri: e.id for e in extensions}
         fixed: list[tuple[int, bytes]] = []
         if transceiver.mid and URI_MID in ids:
@@ -123,12 +139,24 @@ class RtpWriter:
         self._ext_head, self._ext_tail, self._ext_has_time = _ext_template(
             fixed, ids.get(URI_ABS_SEND_TIME)
         )
+        self._ext_len = len(self._ext_head) + (3 if self._ext_has_time else 0) + len(self._ext_tail)
         self._seq = random.getrandbits(16) % 32768  # lower half: no early wrap (SRTP index)
         self._ts_origin = random.getrandbits(32)
-        self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
+        # Per slot: (sequence number, plain packet, monotonic time first sent)
+        self._history: list[tuple[int, bytes, float] | None] = [None] * HISTORY
+        self._nacked: list[int] = [-1] * HISTORY  # the seq each slot was last NACKed for
+        self._resent_at: list[float] = [0.0] * HISTORY
+        self._pad_next = 0  # history slot the next padding packet copies
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
+        self.padding_bytes = 0
+        self.lost = 0  # media packets the viewer NACKed (each counted once)
+        self.too_late = 0  # NACKed packets past the budget, not resent
+        self.min_resend_gap = MIN_RESEND_GAP
+        # Told of each newly NACKed packet, and when recovery is hopeless (set by the track).
+        self.on_lost: Callable[[int], None] | None = None
+        self.on_hopeless: Callable[[], None] | None = None
         self.gso_sends = 0  # system calls that carried several packets
         self.closed = False
         self._gso_sock = self._open_gso() if use_gso else None
@@ -182,10 +210,11 @@ class RtpWriter:
         seq = self._seq
         last = len(payloads) - 1
         out: list[bytes] = []
+        now = time.monotonic()
         for i, payload in enumerate(payloads):
             packet = _HEADER.pack(first_byte, (0x80 if i == last else 0) | pt, seq, ts, ssrc)
             packet = packet + ext + payload
-            history[seq % HISTORY] = (seq, packet)
+            history[seq % HISTORY] = (seq, packet, now)
             out.append(protect(packet))
             self.octets += len(payload)
             seq = (seq + 1) & 0xFFFF
@@ -240,6 +269,54 @@ class RtpWriter:
         # Writing around asyncio's queue would reorder packets.
         return bool(self._transport.get_write_buffer_size())
 
+    def backlog(self) -> int:
+        """Bytes waiting in this viewer's socket queue (the kernel refused them for now)."""
+        return int(self._transport.get_write_buffer_size())
+
+    def _ext_now(self, ntp: int) -> bytes:
+        if self._ext_has_time:
+            return self._ext_head + ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big") + self._ext_tail
+        return self._ext_head
+
+    def _rtx(self, seq: int, packet: bytes, ntp: int) -> bytes:
+        """``packet`` (a plain media packet of this writer) over RTX, stamped with ``ntp``:
+        a send time from its first sending would read as a long queue to the estimator."""
+        assert self._rtx_pt is not None
+        ext = self._ext_now(ntp)
+        header = _HEADER.pack(
+            0x90 if ext else 0x80,
+            self._rtx_pt,
+            self._rtx_seq,
+            int.from_bytes(packet[4:8], "big"),
+            self._rtx_ssrc,
+        )
+        self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        payload = packet[12 + self._ext_len :]
+        return header + ext + seq.to_bytes(2, "big") + payload
+
+    def pad(self, size: int, ntp: int) -> int:
+        """Send about ``size`` bytes of padding (recent packets again, over RTX); returns
+        the bytes sent. Nothing without RTX or history."""
+        if self._rtx_pt is None or size <= 0 or not self.usable():
+            return 0
+        sent = 0
+        newest = (self._seq - 1) % HISTORY
+        for back in range(32):
+            if sent >= size:
+                break
+            entry = self._history[(newest - (self._pad_next + back) % 32) % HISTORY]
+            if entry is None:
+                break
+            datagram = self._srtp.protect(self._rtx(entry[0], entry[1], ntp))
+            try:
+                self._sendto(datagram, self._addr)
+            except Exception:  # the socket is closing: no padding
+                return sent
+            sent += len(datagram)
+        self._pad_next = (self._pad_next + 1) % 32
+        self.padding_bytes += sent
+        return sent
+
     def _open_gso(self) -> socket.socket | None:
         if not _GSO_SUPPORTED:
             return None
@@ -272,16 +349,28 @@ class RtpWriter:
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a NACK from this writer's history (installed as the sender's ``_retransmit``)."""
-        entry = self._history[sequence_number % HISTORY]
+        slot = sequence_number % HISTORY
+        entry = self._history[slot]
         if entry is None or entry[0] != sequence_number or not self.usable():
             return
         if self._transport.is_closing():
             return
+        now = time.monotonic()
+        if self._nacked[slot] != sequence_number:
+            self._nacked[slot] = sequence_number
+            self.lost += 1
+            if self.on_lost is not None:
+                self.on_lost(1)
+        elif now - self._resent_at[slot] < self.min_resend_gap:
+            return  # the last copy may still be on its way
+        if now - entry[2] > RETRANSMIT_BUDGET:
+            self.too_late += 1
+            if self.on_hopeless is not None:
+                self.on_hopeless()
+            return
+        self._resent_at[slot] = now
         packet_bytes = entry[1]
         if self._rtx_pt is not None:
-            packet = RtpPacket.parse(packet_bytes, self._ext_map)
-            rtx = wrap_rtx(packet, self._rtx_pt, self._rtx_seq, self._rtx_ssrc)
-            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-            packet_bytes = rtx.serialize(self._ext_map)
+            packet_bytes = self._rtx(sequence_number, packet_bytes, current_ntp_time())
         self.retransmitted += 1
         self._sendto(self._srtp.protect(packet_bytes), self._addr)

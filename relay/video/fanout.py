@@ -1,10 +1,14 @@
-"""Fan-out of one camera's encoded VP8 frames to every viewer.
+"""Fan-out of one camera's encoded VP8 frames, of every layer, to every viewer.
 
-One encoder serves all viewers, so a viewer cannot simply skip a frame: every
-later inter frame depends on it.  Each subscriber has a short queue; if it
+One encoder per layer serves all viewers, so a viewer cannot simply skip a frame: every
+later inter frame depends on it (except a low layer's temporal-layer-1 frames, which
+nothing refers to).  Each subscriber has a short queue; if it
 overflows (that viewer's sender stalled) the queue is cleared, the subscriber
 waits for the next keyframe, and one is requested.  Latency never grows with a
 slow viewer, and the others are not affected.
+
+The fan-out also says which layers anyone wants (the pipeline encodes only those) and
+what each rung costs, measured over the last two seconds (viewers choose by it).
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..common.stats import LatencyRecorder
+from ..common.stats import LatencyRecorder, RateMeter
 from .frames import EncodedFrame
+from .layers import Layer, Rung, temporal_share
+
+RATE_WINDOW = 2.0  # seconds of frames a rung's bitrate is measured over
 
 
 @dataclass
@@ -33,8 +40,10 @@ class FanoutStats:
 class Subscription:
     """One viewer's view of the camera: frames in order, starting at a keyframe."""
 
-    def __init__(self, fanout: Fanout, depth: int) -> None:
+    def __init__(self, fanout: Fanout, depth: int, layer: int = 0) -> None:
         self._fanout = fanout
+        self.layer = layer  # the layer this viewer gets
+        self.target = layer  # the layer it moves to at that layer's next keyframe
         self._queue: deque[EncodedFrame] = deque()
         self._depth = depth
         self._waiter: asyncio.Future[None] | None = None
@@ -44,7 +53,20 @@ class Subscription:
         self.frames = 0
         self.skipped = 0
 
+    def switch(self, layer: int) -> None:
+        """Move to ``layer`` at its next keyframe (asked for now); frames continue till then."""
+        if layer == self.target:
+            return
+        self.target = layer
+        if layer != self.layer:
+            self._fanout.request_keyframe("viewer switches layer", layer)
+
     def _push(self, frame: EncodedFrame) -> None:
+        if frame.layer != self.layer:
+            if frame.layer != self.target or not frame.keyframe:
+                return
+            self.layer = frame.layer  # the switch: this keyframe replaces the other layer
+            self._need_keyframe = False
         if self._need_keyframe and not frame.keyframe:
             self.skipped += 1
             return
@@ -54,7 +76,7 @@ class Subscription:
             self._queue.clear()
             self._need_keyframe = True
             self._fanout.stats.overflows += 1
-            self._fanout.request_keyframe("subscriber overflow")
+            self._fanout.request_keyframe("subscriber overflow", self.layer)
             if not frame.keyframe:
                 return
             self._need_keyframe = False
@@ -103,6 +125,8 @@ class FrameSink(Protocol):
 
     def deliver(self, frame: EncodedFrame) -> None: ...
 
+    def wanted_layers(self) -> set[int]: ...  # layers its viewers get or move to
+
     def __len__(self) -> int: ...  # viewers served
 
 
@@ -113,12 +137,23 @@ class Fanout:
     :class:`FrameSink` (push, called in :meth:`publish` itself).
     """
 
-    def __init__(self, request_keyframe: Callable[[str], None], depth: int = 6) -> None:
+    def __init__(
+        self,
+        request_keyframe: Callable[[str, int | None], None],
+        depth: int = 6,
+        layers: list[Layer] | None = None,
+    ) -> None:
         self._request_keyframe = request_keyframe
         self._subs: list[Subscription] = []
         self._sinks: list[FrameSink] = []
         self._depth = depth
+        self.layers: list[Layer] = layers or []
+        self.adaptive = True  # viewers move between rungs by their links ([cameras.layers] adapt)
         self.stats = FanoutStats()
+        # (layer, temporal) -> (monotonic time, bytes) of recent frames: what rungs cost
+        self._sizes: dict[tuple[int, int], deque[tuple[float, int]]] = {}
+        self._fps: dict[int, RateMeter] = {}
+        self._sizes_seen: dict[int, tuple[int, int]] = {}  # layer -> (width, height) last sent
         # recent frames: seq -> [received, last delivery so far]
         self._recent: dict[int, list[float]] = {}
 
@@ -126,11 +161,81 @@ class Fanout:
     def viewers(self) -> int:
         return len(self._subs) + sum(len(s) for s in self._sinks)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(self, self._depth)
+    def subscribe(self, layer: int = 0) -> Subscription:
+        sub = Subscription(self, self._depth, layer)
         self._subs.append(sub)
-        self.request_keyframe("viewer joined")
+        self.request_keyframe("viewer joined", layer)
         return sub
+
+    def wanted_layers(self) -> set[int]:
+        """The layers that someone receives or is about to: the pipeline encodes these."""
+        wanted: set[int] = set()
+        for sub in self._subs:
+            wanted.add(sub.layer)
+            wanted.add(sub.target)
+        for sink in self._sinks:
+            wanted |= sink.wanted_layers()
+        return wanted
+
+    def rungs(self, now: float | None = None) -> list[Rung]:
+        """What a viewer may be sent, best first, each with its measured cost.
+
+        A layer nobody receives has no measurement: its configured bitrate stands in,
+        from the full-size encoder's actual bitrate scaled by the layer's share.
+        """
+        now = time.monotonic() if now is None else now
+        rungs: list[Rung] = []
+        top = self._sizes_seen.get(0)
+        for layer in self.layers:
+            size = self._sizes_seen.get(layer.index)
+            if size is None:
+                size = layer.size_for(*top) if top else (0, 0)
+            fps = self._fps[layer.index].rate(now) if layer.index in self._fps else 0.0
+            for temporal in range(layer.temporal_layers - 1, -1, -1):
+                share = temporal_share(layer, temporal)
+                measured = self._bitrate(layer.index, temporal, now)
+                if measured is None:
+                    planned = layer.encoder.bitrate or self._planned(layer)
+                    measured = int(planned * share)
+                name = layer.name if share == 1.0 else f"{layer.name}-half-rate"
+                rate = fps * (0.5 if share != 1.0 else 1.0)
+                rungs.append(
+                    Rung(name, layer.index, temporal, size[0], size[1], round(rate, 1), measured)
+                )
+        return rungs
+
+    def _planned(self, layer: Layer) -> int:
+        top = self.layers[0].encoder.bitrate if self.layers else 0
+        return int(top * layer.encoder.share) if top else 0
+
+    def _bitrate(self, layer: int, temporal: int, now: float) -> int | None:
+        total, seen = 0, False
+        for t in range(temporal + 1):
+            samples = self._sizes.get((layer, t))
+            if not samples:
+                continue
+            while samples and now - samples[0][0] > RATE_WINDOW:
+                samples.popleft()
+            if samples:
+                seen = True
+                total += sum(n for _, n in samples)
+        if not seen:
+            return None
+        return int(total * 8 / RATE_WINDOW)
+
+    def _measure(self, frame: EncodedFrame, now: float) -> None:
+        key = (frame.layer, frame.temporal)
+        samples = self._sizes.get(key)
+        if samples is None:
+            samples = self._sizes[key] = deque()
+        samples.append((now, frame.packet.size))
+        while now - samples[0][0] > RATE_WINDOW:
+            samples.popleft()
+        meter = self._fps.get(frame.layer)
+        if meter is None:
+            meter = self._fps[frame.layer] = RateMeter()
+        meter.tick(now)
+        self._sizes_seen[frame.layer] = (frame.width, frame.height)
 
     def add_sink(self, sink: FrameSink) -> None:
         if sink not in self._sinks:
@@ -140,11 +245,13 @@ class Fanout:
         if sink in self._sinks:
             self._sinks.remove(sink)
 
-    def request_keyframe(self, reason: str = "viewer request") -> None:
-        self._request_keyframe(reason)
+    def request_keyframe(self, reason: str = "viewer request", layer: int | None = None) -> None:
+        """Ask ``layer``'s encoder (None: every layer's) for a keyframe."""
+        self._request_keyframe(reason, layer)
 
     def publish(self, frame: EncodedFrame) -> None:
         self.stats.published += 1
+        self._measure(frame, time.monotonic())
         self._finish_old_frames(frame.seq)
         for sink in self._sinks:
             sink.deliver(frame)

@@ -22,3 +22,7 @@ class EncodedFrame:
     seq: int  # camera frame number
     received: float  # perf_counter() when the JPEG's last byte arrived
     encoded: float  # perf_counter() when the encoder returned it
+    layer: int = 0  # which of the camera's encodings (relay.video.layers): 0 is full size
+    temporal: int = 0  # its temporal layer: 1 is a frame no other frame refers to
+    picture: int = 0  # camera picture number, the same in every layer (RTP picture ID)
+    tl0: int = 0  # the layer's count of temporal-layer-0 frames, mod 256 (TL0PICIDX)

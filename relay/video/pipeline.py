@@ -1,4 +1,4 @@
-"""One camera's frame path: latest JPEG -> decode -> (process) -> VP8 encode -> fan-out.
+"""One camera's frame path: latest JPEG -> decode -> (process) -> VP8 encode per layer -> fan-out.
 
 Decode and encode run in the camera's own worker thread, one frame at a time.
 Between the camera and that thread there is a slot, not a queue: a JPEG that
@@ -12,6 +12,11 @@ camera yet; the stream connection closed or refused (known at once: the placehol
 follows within ``PLACEHOLDER_AFTER_LOST``, so no viewer sees a gap over half a second);
 or no frame for ``PLACEHOLDER_AFTER`` on a connection that stays open (a stall may be a
 slow frame, so it gets longer).
+
+Layers (:mod:`relay.video.layers`): the full-size encoding and, for viewers on slow links,
+a smaller one, each encoded once per frame from the same decoded picture, each only while
+a viewer receives it (the fan-out says which). Each layer has its own keyframe policy:
+a viewer switching to a layer asks for that layer's keyframe, not everyone's.
 """
 
 from __future__ import annotations
@@ -29,14 +34,13 @@ import numpy as np
 
 from ..common.stats import LatencyRecorder, RateMeter
 from ..ingest.jpeg import JpegFrame
-from .config import EncoderConfig
-from .decode import DecodeError, JpegDecoder, bgr_to_yuv420
+from .config import EncoderConfig, LayersConfig
+from .decode import DecodeError, JpegDecoder, bgr_to_yuv420, scale_yuv420
 from .fanout import Fanout
 from .frames import VIDEO_CLOCK, EncodedFrame
-from .keyframes import KeyframePolicy
+from .layers import Layer, build_layers
 from .placeholder import AwayInfo, Placeholder
 from .slot import LatestSlot
-from .vp8 import Vp8Encoder
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +66,18 @@ class _CameraFanout(Fanout):
 
 
 @dataclass(frozen=True, slots=True)
-class _WorkResult:
+class _LayerOutput:
+    layer: Layer
     packets: list[av.Packet]
     keyframe: bool
+    temporal: int
     width: int
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkResult:
+    outputs: list[_LayerOutput]
     started: float  # perf_counter() stamps of the worker's steps
     decoded: float
     encoded: float
@@ -84,7 +95,7 @@ class PipelineStats:
     placeholders: int = 0  # placeholder frames encoded while the camera was away
     away_periods: int = 0  # times the placeholder took over
     keyframes: int = 0
-    bytes_out: int = 0  # encoded VP8 bytes
+    bytes_out: int = 0  # encoded VP8 bytes, all layers
     wait: LatencyRecorder = field(default_factory=LatencyRecorder)  # received -> worker start
     decode: LatencyRecorder = field(default_factory=LatencyRecorder)
     process: LatencyRecorder = field(default_factory=LatencyRecorder)  # the processor chain
@@ -94,11 +105,22 @@ class PipelineStats:
 
 
 class CameraPipeline:
-    """Turns one camera's JPEGs into VP8 frames for all of its viewers."""
+    """Turns one camera's JPEGs into VP8 frames, per layer, for all of its viewers."""
 
-    def __init__(self, name: str, encoder: EncoderConfig, fanout_depth: int = 6) -> None:
+    def __init__(
+        self,
+        name: str,
+        encoder: EncoderConfig,
+        fanout_depth: int = 6,
+        layers: LayersConfig | None = None,
+    ) -> None:
         self.name = name
-        self.fanout: Fanout = _CameraFanout(self.request_keyframe, depth=fanout_depth)
+        layers = layers or LayersConfig()
+        self.layers = build_layers(encoder, layers)
+        self.fanout: Fanout = _CameraFanout(
+            self.request_keyframe, depth=fanout_depth, layers=self.layers
+        )
+        self.fanout.adaptive = layers.adapt
         self.stats = PipelineStats()
         self.resolution: tuple[int, int] | None = None
         self._slot: LatestSlot[JpegFrame] = LatestSlot()
@@ -107,11 +129,7 @@ class CameraPipeline:
         # OpenCV processing between decode and encode (BGR in, BGR out), run in the
         # worker thread; None keeps the fast path that decodes straight to 4:2:0.
         self.processor: Callable[[np.ndarray], np.ndarray] | None = None
-        self._encoder = Vp8Encoder(encoder)
-        self._keyframes = KeyframePolicy(
-            min_gap=encoder.keyframe_min_gap, interval=encoder.keyframe_interval
-        )
-        self._idle = True
+        self._pictures = 0  # camera frames encoded (placeholders too): RTP picture IDs
         self._t0: float | None = None
         self._last_pts = -1
         # What the banner says: (stream connected, reconnect attempts); set by the camera.
@@ -189,9 +207,33 @@ class CameraPipeline:
         if self._slot.put(jpeg):
             self.stats.dropped_busy += 1
 
-    def request_keyframe(self, reason: str = "") -> None:
-        log.debug("camera %s: keyframe requested (%s)", self.name, reason)
-        self._keyframes.request()
+    def request_keyframe(self, reason: str = "", layer: int | None = None) -> None:
+        """The next frame of ``layer`` (None: of every layer) is to be a keyframe."""
+        log.debug("camera %s: keyframe of layer %s requested (%s)", self.name, layer, reason)
+        for each in self.layers:
+            if layer is None or each.index == layer:
+                each.keyframes.request()
+
+    @property
+    def _idle(self) -> bool:
+        return all(layer.idle for layer in self.layers)
+
+    def _plan(self, now: float, force_all: bool) -> list[tuple[Layer, bool]]:
+        """The layers to encode this frame and whether each must make a keyframe."""
+        wanted = self.fanout.wanted_layers()
+        plan = []
+        for layer in self.layers:
+            if layer.index not in wanted:
+                layer.idle = True  # restarts with a keyframe when someone wants it again
+                continue
+            plan.append((layer, force_all or layer.idle or layer.keyframes.due(now)))
+        return plan
+
+    def _owe_keyframes(self, plan: list[tuple[Layer, bool]]) -> None:
+        # A frame that failed: the keyframes it should have carried are still owed.
+        for layer, force in plan:
+            if force:
+                layer.idle = True
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -202,30 +244,28 @@ class CameraPipeline:
                     await self._show_placeholder(loop)
                     continue
                 self._note_received(jpeg)
-                if self.fanout.viewers == 0:
+                # Back from away: the whole picture changes, a keyframe says it best.
+                plan = self._plan(time.monotonic(), self.away)
+                if not plan:
                     # Nobody to send to: skip the work, restart with a keyframe later.
                     self.stats.dropped_idle += 1
-                    self._idle = True
                     self._unshown = jpeg
                     self._last_good = time.monotonic()
                     continue
-                # Back from away: the whole picture changes, a keyframe says it best.
-                force = self._idle or self.away or self._keyframes.due(time.monotonic())
-                self._idle = False
+                for layer, _force in plan:
+                    layer.idle = False
                 self._unshown = None
                 pts = self._pts(jpeg.received)
                 try:
-                    result = await loop.run_in_executor(
-                        self._executor, self._work, jpeg, pts, force
-                    )
+                    result = await loop.run_in_executor(self._executor, self._work, jpeg, pts, plan)
                 except Exception:
                     log.exception("camera %s: frame %d failed", self.name, jpeg.seq)
                     self.stats.dropped_error += 1
-                    self._idle = self._idle or force
+                    self._owe_keyframes(plan)
                     continue
                 if result is None:
                     self.stats.dropped_corrupt += 1
-                    self._idle = self._idle or force  # the keyframe is still owed
+                    self._owe_keyframes(plan)
                     continue
                 self._last_good = time.monotonic()
                 if self.away:
@@ -245,18 +285,21 @@ class CameraPipeline:
             log.info("camera %s: away, showing the placeholder", self.name)
         connected, attempts = self.link()
         info = AwayInfo(connected=connected, attempt=attempts, since=self._last_wall)
-        force = first or self._idle or self._keyframes.due(now)
-        self._idle = False
+        plan = self._plan(now, first)
+        if not plan:
+            return
+        for layer, _force in plan:
+            layer.idle = False
         pts = self._pts(time.perf_counter())
         unshown, self._unshown = self._unshown, None
         try:
             result = await loop.run_in_executor(
-                self._executor, self._work_placeholder, info, unshown, pts, force
+                self._executor, self._work_placeholder, info, unshown, pts, plan
             )
         except Exception:
             log.exception("camera %s: placeholder frame failed", self.name)
             self.stats.dropped_error += 1
-            self._idle = self._idle or force
+            self._owe_keyframes(plan)
             return
         self.stats.placeholders += 1
         self._publish(None, result)
@@ -276,7 +319,26 @@ class CameraPipeline:
         self._last_pts = pts
         return pts
 
-    def _work(self, jpeg: JpegFrame, pts: int, keyframe: bool) -> _WorkResult | None:
+    def _encode_layers(
+        self, frame: av.VideoFrame, pts: int, plan: list[tuple[Layer, bool]]
+    ) -> list[_LayerOutput]:
+        """Worker thread: one frame through each planned layer's encoder."""
+        outputs = []
+        for layer, keyframe in plan:
+            source = frame
+            if layer.scale != 1.0:
+                width, height = layer.size_for(frame.width, frame.height)
+                source = scale_yuv420(frame, width, height)
+            layer.encoder.reference = (frame.width, frame.height)
+            packets, is_key, temporal = layer.encoder.encode(source, pts, keyframe)
+            outputs.append(
+                _LayerOutput(layer, packets, is_key, temporal, source.width, source.height)
+            )
+        return outputs
+
+    def _work(
+        self, jpeg: JpegFrame, pts: int, plan: list[tuple[Layer, bool]]
+    ) -> _WorkResult | None:
         """Runs in the camera's worker thread; touches nothing the loop uses."""
         t0 = time.perf_counter()
         processor = self.processor
@@ -294,13 +356,13 @@ class CameraPipeline:
             log.debug("camera %s: frame %d dropped: %s", self.name, jpeg.seq, exc)
             return None
         t1 = time.perf_counter()
-        packets, is_key = self._encoder.encode(frame, pts, keyframe)
+        outputs = self._encode_layers(frame, pts, plan)
         t2 = time.perf_counter()
         self._placeholder.remember(bgr)
-        return _WorkResult(packets, is_key, frame.width, frame.height, t0, t1, t2, processing)
+        return _WorkResult(outputs, t0, t1, t2, processing)
 
     def _work_placeholder(
-        self, info: AwayInfo, unshown: JpegFrame | None, pts: int, keyframe: bool
+        self, info: AwayInfo, unshown: JpegFrame | None, pts: int, plan: list[tuple[Layer, bool]]
     ) -> _WorkResult:
         """Worker thread: encode one placeholder frame, the same size as the last frame."""
         t0 = time.perf_counter()
@@ -308,13 +370,14 @@ class CameraPipeline:
             # The camera's last frame came while nobody watched: that is the one to dim.
             with contextlib.suppress(DecodeError):
                 self._placeholder.remember(self._decoder.decode_bgr(unshown.data))
-        if not self._placeholder.has_frame and self._encoder.size is not None:
-            self._placeholder.default_size = self._encoder.size
+        top = self.layers[0].encoder
+        if not self._placeholder.has_frame and top.size is not None:
+            self._placeholder.default_size = top.size
         frame = bgr_to_yuv420(self._placeholder.render(info))
         t1 = time.perf_counter()
-        packets, is_key = self._encoder.encode(frame, pts, keyframe)
+        outputs = self._encode_layers(frame, pts, plan)
         t2 = time.perf_counter()
-        return _WorkResult(packets, is_key, frame.width, frame.height, t0, t1, t2)
+        return _WorkResult(outputs, t0, t1, t2)
 
     def _publish(self, jpeg: JpegFrame | None, result: _WorkResult) -> None:
         """Send an encoded frame to the viewers; ``jpeg`` is None for a placeholder."""
@@ -327,28 +390,37 @@ class CameraPipeline:
                 stats.process.add(result.processing)
             stats.encode.add(result.encoded - result.decoded)
             stats.to_encoded.add(result.encoded - jpeg.received)
-        if not result.packets:
+        if not any(out.packets for out in result.outputs):
             return
-        if result.keyframe:
-            stats.keyframes += 1
-            self._keyframes.produced(now)
-        self.resolution = (result.width, result.height)
         if jpeg is not None:
             stats.frames_encoded += 1
             stats.fps_out.tick(now)
             seq, received = jpeg.seq, jpeg.received
         else:
             seq, received = PLACEHOLDER_SEQ, result.started
-        for packet in result.packets:
-            stats.bytes_out += packet.size
-            self.fanout.publish(
-                EncodedFrame(
-                    packet=packet,
-                    keyframe=result.keyframe,
-                    width=result.width,
-                    height=result.height,
-                    seq=seq,
-                    received=received,
-                    encoded=result.encoded,
+        picture = self._pictures
+        self._pictures += 1
+        for out in result.outputs:
+            layer = out.layer
+            if out.keyframe:
+                stats.keyframes += 1
+                layer.keyframes.produced(now)
+            if layer.index == 0:
+                self.resolution = (out.width, out.height)
+            for packet in out.packets:
+                stats.bytes_out += packet.size
+                self.fanout.publish(
+                    EncodedFrame(
+                        packet=packet,
+                        keyframe=out.keyframe,
+                        width=out.width,
+                        height=out.height,
+                        seq=seq,
+                        received=received,
+                        encoded=result.encoded,
+                        layer=layer.index,
+                        temporal=out.temporal,
+                        picture=picture,
+                        tl0=layer.next_tl0(out.temporal),
+                    )
                 )
-            )

@@ -59,7 +59,7 @@ async def test_events_reach_viewers_and_the_banner_counts_attempts() -> None:
         assert info["pipeline"]["placeholder_frames"] >= 3
         assert info["pipeline"]["away"] is False
         # One encoder throughout: the placeholder has the camera's size.
-        assert rig.camera.pipeline._encoder.recreated == 0
+        assert rig.camera.pipeline.layers[0].encoder.recreated == 0
 
 
 async def test_camera_off_at_start_then_appears(unused_tcp_port_factory) -> None:

@@ -47,7 +47,7 @@ async def test_ten_viewers_all_get_frames(relay: RunningRelay, http) -> None:
         cam = relay.camera()
         assert cam.pipeline.fanout.viewers == 10
         # One encoder for all: far fewer encodes than frames delivered.
-        assert cam.pipeline._encoder.recreated == 0
+        assert cam.pipeline.layers[0].encoder.recreated == 0
     finally:
         await asyncio.gather(*(v.close(http) for v in viewers))
 

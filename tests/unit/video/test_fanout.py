@@ -21,7 +21,7 @@ def _frame(seq: int, key: bool) -> EncodedFrame:
 
 async def test_fanout_starts_each_viewer_at_a_keyframe_and_resets_a_stalled_one() -> None:
     requests: list[str] = []
-    fan = Fanout(requests.append, depth=3)
+    fan = Fanout(lambda reason, layer: requests.append(reason), depth=3)
     sub = fan.subscribe()
     assert requests == ["viewer joined"]
     fan.publish(_frame(1, False))  # not decodable without the keyframe: skipped
@@ -42,7 +42,7 @@ async def test_fanout_starts_each_viewer_at_a_keyframe_and_resets_a_stalled_one(
 
 
 async def test_subscription_get_wakes_on_publish_and_on_close() -> None:
-    fan = Fanout(lambda reason: None)
+    fan = Fanout(lambda reason, layer: None)
     sub = fan.subscribe()
     task = asyncio.ensure_future(sub.get())
     await asyncio.sleep(0)

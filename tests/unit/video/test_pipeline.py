@@ -24,8 +24,10 @@ def test_pipeline_times_the_chain_separately() -> None:
         pipeline.processor = proc.chain
         ok, jpeg = cv2.imencode(".jpg", frame())
         assert ok
-        result = pipeline._work(JpegFrame(jpeg.tobytes(), 1, time.perf_counter()), 0, True)
-        assert result is not None and (result.width, result.height) == (160, 120)
+        plan = [(layer, True) for layer in pipeline.layers]
+        result = pipeline._work(JpegFrame(jpeg.tobytes(), 1, time.perf_counter()), 0, plan)
+        assert result is not None
+        assert [(o.width, o.height) for o in result.outputs] == [(160, 120), (80, 60)]
         assert 0 < result.processing < result.decoded - result.started
     finally:
         pipeline.close()
