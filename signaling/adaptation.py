@@ -90,6 +90,7 @@ class Adaptation:
     _sent: int = 0  # media packets sent, ever
     _bytes: deque[tuple[float, int]] = field(default_factory=deque)  # (t, bytes) sent
     _settled_at: float = 0.0
+    _first_sent: float | None = None
     _probe: _Probe | None = None
     _next_probe: float = 0.0
     _backoff: float = 0.0
@@ -172,7 +173,11 @@ class Adaptation:
         self._trim(now)
         if not self._bytes:
             return 0
-        return int(sum(n for _, n in self._bytes) * 8)
+        if self._first_sent is None:
+            self._first_sent = self._bytes[0][0]
+        # A viewer's first second has less than a second of data.
+        span = min(max(now - self._first_sent, 0.1), 1.0)
+        return int(sum(n for _, n in self._bytes) * 8 / span)
 
     @property
     def probing(self) -> int | None:

@@ -14,7 +14,9 @@ not plain UDP (a TURN relay) falls back to aiortc's own send loop.
 
 Loss recovery fits the latency budget: a NACKed packet is resent (over RTX, with a
 fresh send time) only while it can still arrive within ``RETRANSMIT_BUDGET`` of its
-first sending and at most once per round trip; a packet past that is not worth the
+first sending (or three round trips, on a long path: a receiver that waits for every
+packet, as aiortc's jitter buffer does, needs the copy even late) and at most once per
+round trip; a packet past that is not worth the
 link's capacity, and the writer asks for a keyframe of the viewer's layer instead
 (recovery is hopeless, the viewer would otherwise wait for its own PLI). Padding for
 bandwidth probes is the same kind of packet: recent media resent over RTX, which the
@@ -154,6 +156,7 @@ class RtpWriter:
         self.lost = 0  # media packets the viewer NACKed (each counted once)
         self.too_late = 0  # NACKed packets past the budget, not resent
         self.min_resend_gap = MIN_RESEND_GAP
+        self.budget = RETRANSMIT_BUDGET  # widened with the round trip (set by the track)
         # Told of each newly NACKed packet, and when recovery is hopeless (set by the track).
         self.on_lost: Callable[[int], None] | None = None
         self.on_hopeless: Callable[[], None] | None = None
@@ -363,7 +366,7 @@ class RtpWriter:
                 self.on_lost(1)
         elif now - self._resent_at[slot] < self.min_resend_gap:
             return  # the last copy may still be on its way
-        if now - entry[2] > RETRANSMIT_BUDGET:
+        if now - entry[2] > self.budget:
             self.too_late += 1
             if self.on_hopeless is not None:
                 self.on_hopeless()

@@ -32,7 +32,7 @@ from aiortc.mediastreams import MediaStreamError
 from . import internals
 from .adaptation import Adaptation, wire_rate
 from .broadcast import PacketSource, RtpBroadcast
-from .rtpwriter import RtpWriter
+from .rtpwriter import MIN_RESEND_GAP, RETRANSMIT_BUDGET, RtpWriter
 from .source import PacketSubscription, RungInfo
 
 RUNGS_EVERY = 0.5  # seconds between two reads of the source's rung costs
@@ -106,6 +106,10 @@ class PacketTrack(MediaStreamTrack):
 
     def decide(self, now: float) -> None:
         self.adaptation.update(now, self.needs(now))
+        rtt = self.adaptation.rtt
+        if self._writer is not None and rtt is not None:
+            self._writer.budget = max(RETRANSMIT_BUDGET, 3 * rtt)
+            self._writer.min_resend_gap = max(MIN_RESEND_GAP, rtt)
 
     def switched_to(self, layer: int, now: float) -> None:
         self.layer = layer

@@ -23,6 +23,7 @@ class RunningRelay:
     app: web.Application
     runner: web.AppRunner
     base: str  # http://127.0.0.1:PORT
+    port: int = 0
 
     def camera(self, name: str = "default") -> Camera:
         cam = self.app[CAMERAS].get(name)
@@ -50,15 +51,18 @@ def camera_at(
 
 
 @contextlib.asynccontextmanager
-async def running_relay(cfg: RelayConfig | None = None) -> AsyncIterator[RunningRelay]:
+async def running_relay(
+    cfg: RelayConfig | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[RunningRelay]:
+    """``host``: where it listens (``0.0.0.0`` for viewers in other namespaces)."""
     cfg = cfg or RelayConfig(host="127.0.0.1", port=0)
     app = create_app(cfg)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield RunningRelay(app, runner, f"http://127.0.0.1:{port}")
+        yield RunningRelay(app, runner, f"http://127.0.0.1:{port}", port)
     finally:
         await runner.cleanup()

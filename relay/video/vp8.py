@@ -67,6 +67,7 @@ class Vp8Encoder:
         self.bitrate = 0
         self.recreated = 0
         self.frames = 0  # encode calls since the context opened: the temporal pattern's index
+        self._key_owed = False
         self.encoded = 0  # frames encoded over its whole life (counted by tests)
 
     def _open(self, width: int, height: int) -> VideoCodecContext:
@@ -138,6 +139,13 @@ class Vp8Encoder:
             self._ctx = self._open(*size)
             self.size = size
             keyframe = True
+        if self.temporal_layers == 2 and self.frames % 2 == 1:
+            # A keyframe in a layer-1 slot leaves libvpx's next layer-0 frames referring
+            # to what layer-1-only viewers never had: it waits one frame for a layer-0 slot.
+            self._key_owed = self._key_owed or keyframe
+            keyframe = False
+        elif self._key_owed:
+            keyframe, self._key_owed = True, False
         frame.pts = pts
         frame.time_base = TIME_BASE
         frame.pict_type = (
