@@ -91,13 +91,21 @@ class RtpBroadcast:
         return wanted
 
     def deliver(self, frame: EncodedVideo) -> None:
-        """Called on the event loop for every encoded frame of the source, of each layer."""
+        self.deliver_picture([frame])
+
+    def deliver_picture(self, frames: Sequence[EncodedVideo]) -> None:
+        """Called on the event loop with one picture's frames, one per layer encoded.
+
+        Each viewer gets at most one of them: two frames of one picture would share an
+        RTP timestamp, and the receiver would join them into one undecodable frame.
+        """
         viewers = self._viewers
-        if not viewers:
+        if not viewers or not frames:
             return
         self.frames += 1
-        payloads: list[bytes] | None = None
-        timestamp = int(frame.packet.pts or 0)
+        by_layer = {f.layer: f for f in frames}
+        payloads: dict[int, list[bytes]] = {}
+        timestamp = int(frames[0].packet.pts or 0)
         ntp = current_ntp_time()
         now = time.monotonic()
         # Start with a different viewer each frame: no viewer is always served last.
@@ -110,13 +118,15 @@ class RtpBroadcast:
                 v.next_decision = now + DECIDE_EVERY
             rung = track.rung()
             if track.layer != rung.layer:
-                if frame.layer == rung.layer and frame.keyframe:
+                target = by_layer.get(rung.layer)
+                if target is not None and target.keyframe:
                     track.switched_to(rung.layer, now)
                     v.need_keyframe = False
                 elif v.asked != rung.layer:
                     v.asked = rung.layer
                     self._source.request_keyframe("viewer switches layer", rung.layer)
-            if frame.layer != track.layer:
+            frame = by_layer.get(track.layer)
+            if frame is None:
                 continue
             if v.need_keyframe:
                 if not frame.keyframe:
@@ -131,18 +141,19 @@ class RtpBroadcast:
                 v.need_keyframe = True
                 self._source.request_keyframe("viewer backlog", track.layer)
                 continue
-            if payloads is None:
-                payloads = packetize_vp8(
+            packets = payloads.get(frame.layer)
+            if packets is None:
+                packets = payloads[frame.layer] = packetize_vp8(
                     bytes(frame.packet), frame.picture & 0x7FFF, frame.tl0, frame.temporal
                 )
             octets = writer.octets
-            if not writer.send_frame(payloads, timestamp, ntp):
+            if not writer.send_frame(packets, timestamp, ntp):
                 dead.append(writer)
                 continue
             self._source.delivered(frame, time.perf_counter())
             adaptation = track.adaptation
-            wire = writer.octets - octets + len(payloads) * PACKET_OVERHEAD
-            adaptation.on_sent(len(payloads), wire, now)
+            wire = writer.octets - octets + len(packets) * PACKET_OVERHEAD
+            adaptation.on_sent(len(packets), wire, now)
             pad = adaptation.padding(now)
             if pad:
                 interval = min(now - v.last_sent, PAD_INTERVAL_MAX) if v.last_sent else 0.04

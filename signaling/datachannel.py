@@ -51,6 +51,17 @@ class ControlHandler(Protocol):
         ...
 
 
+class Quality(Protocol):
+    """A viewer's own stream: what it gets, and the limit it sets (its track)."""
+
+    def quality(self) -> dict[str, Any]: ...
+
+    def limit(self, name: str) -> str: ...
+
+
+QUALITY_EVERY = 1.0  # seconds between two pushes of a viewer's quality
+
+
 class EnvelopeError(ValueError):
     """A message that is not a request; ``id`` is what could be read of its id."""
 
@@ -96,9 +107,13 @@ class ControlChannel:
         max_outstanding: int = MAX_OUTSTANDING,
         allow: Callable[[], bool] | None = None,
         max_refusals: int = 1000,
+        quality: Quality | None = None,
     ) -> None:
         self.channel = channel
         self.handler = handler
+        # This viewer's own stream (``op: "quality"``, and a push every QUALITY_EVERY s).
+        self.quality = quality
+        self._quality_task: asyncio.Task[None] | None = None
         self.max_message_bytes = max_message_bytes
         self.max_outstanding = max_outstanding
         # A rate limit on messages (True: take this one); past it each message is answered
@@ -119,6 +134,27 @@ class ControlChannel:
         self.channel.on("message", self._on_message)
         self.channel.on("close", self.close)
         self._unsubscribe = self.handler.subscribe(self._push)
+        if self.quality is not None:
+            self._quality_task = asyncio.ensure_future(self._push_quality(self.quality))
+
+    async def _push_quality(self, quality: Quality) -> None:
+        while not self.closed:
+            await asyncio.sleep(QUALITY_EVERY)
+            self._push({"op": "event", "kind": "quality", **quality.quality()})
+
+    def _answer_quality(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``{"op": "quality"}``: what this viewer gets; ``"limit": "low"`` (a layer's name)
+        holds it at that layer or cheaper, ``"auto"`` lets it have the best its link takes."""
+        assert self.quality is not None
+        limit = message.get("limit")
+        if limit is not None:
+            if not isinstance(limit, str):
+                return {"ok": False, "error": "invalid", "message": "'limit' must be a string"}
+            try:
+                self.quality.limit(limit)
+            except ValueError as exc:
+                return {"ok": False, "error": "invalid", "message": str(exc)}
+        return {"ok": True, **self.quality.quality()}
 
     @property
     def outstanding(self) -> int:
@@ -137,6 +173,9 @@ class ControlChannel:
             self._reply(exc.request_id, {"ok": False, "error": "invalid", "message": str(exc)})
             return
         request_id = message["id"]
+        if message.get("op") == "quality" and self.quality is not None:
+            self._reply(request_id, self._answer_quality(message))
+            return
         key = self.handler.coalesce_key(message)
         # Requests that coalesce count once: the limit is on what the relay has to do.
         pending = len(self._tasks) - sum(self._keys.values()) + len(self._keys)
@@ -221,6 +260,9 @@ class ControlChannel:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._quality_task is not None:
+            self._quality_task.cancel()
+            self._quality_task = None
         for task in list(self._tasks):
             task.cancel()
 
@@ -253,6 +295,7 @@ def control_channel(
             handler,
             allow=None if allow is None else allow(),
             max_refusals=max_refusals,
+            quality=session.track,
         )
         served.start()
         session.on_close.append(lambda _session: served.close())

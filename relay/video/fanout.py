@@ -61,12 +61,21 @@ class Subscription:
         if layer != self.layer:
             self._fanout.request_keyframe("viewer switches layer", layer)
 
-    def _push(self, frame: EncodedFrame) -> None:
-        if frame.layer != self.layer:
-            if frame.layer != self.target or not frame.keyframe:
+    def _push_picture(self, frames: list[EncodedFrame]) -> None:
+        """Take this viewer's one frame of a picture: the target layer's keyframe when it
+        switches, else its own layer's."""
+        if self.target != self.layer:
+            for frame in frames:
+                if frame.layer == self.target and frame.keyframe:
+                    self.layer = frame.layer  # the switch: this keyframe replaces the other
+                    self._need_keyframe = False
+                    break
+        for frame in frames:
+            if frame.layer == self.layer:
+                self._push(frame)
                 return
-            self.layer = frame.layer  # the switch: this keyframe replaces the other layer
-            self._need_keyframe = False
+
+    def _push(self, frame: EncodedFrame) -> None:
         if self._need_keyframe and not frame.keyframe:
             self.skipped += 1
             return
@@ -123,7 +132,7 @@ class Subscription:
 class FrameSink(Protocol):
     """Receives every frame synchronously on the event loop (e.g. all viewers of one RTP path)."""
 
-    def deliver(self, frame: EncodedFrame) -> None: ...
+    def deliver_picture(self, frames: list[EncodedFrame]) -> None: ...  # one per layer
 
     def wanted_layers(self) -> set[int]: ...  # layers its viewers get or move to
 
@@ -250,13 +259,20 @@ class Fanout:
         self._request_keyframe(reason, layer)
 
     def publish(self, frame: EncodedFrame) -> None:
-        self.stats.published += 1
-        self._measure(frame, time.monotonic())
-        self._finish_old_frames(frame.seq)
+        self.publish_picture([frame])
+
+    def publish_picture(self, frames: list[EncodedFrame]) -> None:
+        """One camera picture's frames, one per layer encoded, delivered together: each
+        viewer gets one of them (two would share an RTP timestamp)."""
+        now = time.monotonic()
+        for frame in frames:
+            self.stats.published += 1
+            self._measure(frame, now)
+        self._finish_old_frames(frames[0].seq)
         for sink in self._sinks:
-            sink.deliver(frame)
+            sink.deliver_picture(frames)
         for sub in self._subs:
-            sub._push(frame)
+            sub._push_picture(frames)
 
     def delivered(self, frame: EncodedFrame, now: float) -> None:
         """A viewer's sender handed the frame's last packet to its transport at ``now``."""

@@ -400,6 +400,7 @@ class CameraPipeline:
             seq, received = PLACEHOLDER_SEQ, result.started
         picture = self._pictures
         self._pictures += 1
+        frames: list[EncodedFrame] = []
         for out in result.outputs:
             layer = out.layer
             if out.keyframe:
@@ -409,7 +410,7 @@ class CameraPipeline:
                 self.resolution = (out.width, out.height)
             for packet in out.packets:
                 stats.bytes_out += packet.size
-                self.fanout.publish(
+                frames.append(
                     EncodedFrame(
                         packet=packet,
                         keyframe=out.keyframe,
@@ -424,3 +425,5 @@ class CameraPipeline:
                         tl0=layer.next_tl0(out.temporal),
                     )
                 )
+        if frames:
+            self.fanout.publish_picture(frames)

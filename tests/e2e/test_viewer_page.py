@@ -138,3 +138,33 @@ async def test_an_unreachable_camera_is_what_the_page_shows_first(page: Page) ->
         assert badge in ("camera unreachable", "waiting for the camera"), badge
         counter = await page.evaluate(READ_COUNTER)
         assert counter != 0xA55A  # no placeholder code strip for a real camera
+
+
+async def test_data_saver_switches_chromium_to_the_low_layer_without_a_stall(
+    relay: RunningRelay, page: Page
+) -> None:
+    await page.goto(relay.base + "/")
+    await _playing(page)
+    await page.wait_for_function(
+        "() => document.querySelector('[data-stat=layer]').textContent.startsWith('full 800')",
+        timeout=5000,
+    )
+    await page.check("#data-saver")
+    await page.wait_for_function(
+        "() => document.getElementById('video').videoWidth === 400", timeout=10000
+    )
+    counter0 = await page.evaluate(READ_COUNTER)
+    await page.wait_for_timeout(2000)
+    counter1 = await page.evaluate(READ_COUNTER)
+    # Still the camera's frames, every one of them (25 fps), at the low layer's size.
+    assert 35 <= (counter1 - counter0) % 65536 <= 65, (counter0, counter1)
+    await page.wait_for_function(
+        "() => document.querySelector('[data-stat=layer]').textContent.includes('data saver')",
+        timeout=5000,
+    )
+    (session,) = relay.peers.sessions.values()
+    assert session.track.quality()["limit"] == "low"
+    await page.uncheck("#data-saver")
+    await page.wait_for_function(
+        "() => document.getElementById('video').videoWidth === 800", timeout=15000
+    )

@@ -28,6 +28,14 @@ function keepScreenAwake() {
   acquire();
 }
 
+// Only when the link holds the picture below the camera's best: "weak link: low, 12 fps,
+// 3 % loss".
+function describeDegraded(q) {
+  if (!q.layers || q.layer === q.layers[0]) return null;
+  const loss = q.loss ? `, ${(q.loss * 100).toFixed(0)} % loss` : "";
+  return `weak link: ${q.layer}, ${Math.round(q.fps)} fps${loss}`;
+}
+
 export function startKiosk({ camera, iceServers, iceTransportPolicy, token, video, badge }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
@@ -40,6 +48,7 @@ export function startKiosk({ camera, iceServers, iceTransportPolicy, token, vide
   let sessionState = "connecting";
   let cameraOnline = true;
   let refused = null; // the relay refused this kiosk's credentials
+  let degraded = null; // the relay's last quality push, when the link holds this kiosk low
   const show = () => {
     let text = null;
     let state = "warn";
@@ -48,6 +57,7 @@ export function startKiosk({ camera, iceServers, iceTransportPolicy, token, vide
     else if (sessionState === "error") { text = "relay unreachable, reconnecting"; state = "bad"; }
     else if (sessionState !== "connected") text = "connecting";
     else if (!cameraOnline) { text = "camera offline"; state = "bad"; }
+    else if (degraded) text = degraded;
     badge.hidden = text === null;
     badge.textContent = text || "";
     badge.dataset.state = text === null ? "ok" : state;
@@ -67,6 +77,7 @@ export function startKiosk({ camera, iceServers, iceTransportPolicy, token, vide
       if (data.op === "state") cameraOnline = Boolean(data.connected);
       else if (data.op === "event" && data.kind === "camera_offline") cameraOnline = false;
       else if (data.op === "event" && data.kind === "camera_online") cameraOnline = true;
+      else if (data.op === "event" && data.kind === "quality") degraded = describeDegraded(data);
       else return;
       show();
     });

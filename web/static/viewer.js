@@ -62,6 +62,19 @@ function watchStats(session, el, camera) {
   }, 1000);
 }
 
+// What the relay sends this viewer, and what it knows of the link (pushed every second).
+function showQuality(el, q) {
+  const set = (key, value) => {
+    const dd = el.querySelector(`[data-stat="${key}"]`);
+    if (dd) dd.textContent = value;
+  };
+  const moving = q.target !== q.layer ? ` → ${q.target}` : "";
+  set("layer", `${q.layer} ${q.width}×${q.height}, ${Math.round(q.fps)} fps${moving}${q.limit !== "auto" ? " (data saver)" : ""}`);
+  set("estimate", q.estimate ? fmt.bitrate(q.estimate) + (q.probing ? `, probing ${fmt.bitrate(q.probing)}` : "") : "not measured yet");
+  const rtt = q.rtt_ms !== null && q.rtt_ms !== undefined ? `, round trip ${q.rtt_ms} ms` : "";
+  set("link", `${(q.loss * 100).toFixed(1)} % loss${rtt}, sending ${fmt.bitrate(q.sent_bps)}`);
+}
+
 export function startViewer({ camera, iceServers, iceTransportPolicy, token, video, badge, message, stats, controls, controlSchema }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
@@ -106,11 +119,20 @@ export function startViewer({ camera, iceServers, iceTransportPolicy, token, vid
       showBadge();
     });
     panel.addEventListener("event", (ev) => {
+      if (ev.detail.kind === "quality") showQuality(stats, ev.detail);
       if (ev.detail.kind === "camera_offline") cameraState.update(false);
       if (ev.detail.kind === "camera_online") cameraState.update(true);
       showBadge();
     });
     window.relayControls = panel;
+    const saver = document.getElementById("data-saver");
+    if (saver) {
+      saver.addEventListener("change", () => {
+        const ch = panel.channel;
+        if (!ch || ch.readyState !== "open") return;
+        ch.send(JSON.stringify({ id: `quality-${Date.now()}`, op: "quality", limit: saver.checked ? "low" : "auto" }));
+      });
+    }
   }
   addEventListener("pagehide", () => session.stop());
   session.start();

@@ -1,0 +1,49 @@
+"""A viewer asks what it gets, and limits itself to the low layer ("data saver")."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.testing.relay import RunningRelay
+from relay.testing.whep import WhepViewer
+
+pytestmark = pytest.mark.network
+
+
+async def test_data_saver_moves_a_viewer_to_the_low_layer_and_back(
+    relay: RunningRelay, http
+) -> None:
+    v = WhepViewer(relay.whep())
+    try:
+        await v.connect(http, channel=True)
+        frames = await v.wait_frames(5, timeout=15)
+        assert (frames[-1].width, frames[-1].height) == (800, 600)
+        reply = await v.request({"op": "quality"})
+        assert reply["ok"] and reply["layer"] == "full" and reply["limit"] == "auto"
+        assert reply["layers"] == ["full", "low", "low-half-rate"]
+
+        reply = await v.request({"op": "quality", "limit": "low"})
+        assert reply["ok"] and reply["limit"] == "low" and reply["target"] == "low"
+        low = await v.wait_frames(5, timeout=10, where=lambda f: f.width == 400)
+        assert all((f.width, f.height) == (400, 300) and f.counter >= 0 for f in low)
+        pushed = await v.wait_message(
+            lambda m: m.get("kind") == "quality" and m.get("layer") == "low", timeout=5
+        )
+        assert pushed["width"] == 400 and pushed["limit"] == "low"
+        # Only the layer someone receives runs: the full-size encoder stops.
+        full, low_layer = relay.camera().pipeline.layers
+        encoded = full.encoder.encoded
+        await v.wait_frames(10, timeout=10)
+        assert full.encoder.encoded == encoded and low_layer.encoder.encoded > 0
+
+        bad = await v.request({"op": "quality", "limit": "huge"})
+        assert bad["ok"] is False and bad["error"] == "invalid" and "huge" in bad["message"]
+        bad = await v.request({"op": "quality", "limit": 3})
+        assert bad["ok"] is False and bad["error"] == "invalid"
+
+        reply = await v.request({"op": "quality", "limit": "auto"})
+        assert reply["ok"] and reply["limit"] == "auto"
+        back = await v.wait_frames(5, timeout=15, where=lambda f: f.width == 800)
+        assert all(f.counter >= 0 for f in back)
+    finally:
+        await v.close(http)
