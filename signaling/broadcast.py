@@ -11,6 +11,7 @@ gets no frame until the next keyframe: what it cannot take is dropped, never que
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +23,8 @@ from .source import EncodedVideo, PacketSubscription, RungInfo
 
 if TYPE_CHECKING:
     from .tracks import PacketTrack
+
+log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 64 * 1024  # bytes in a viewer's socket queue past which its frames are dropped
 DECIDE_EVERY = 0.1  # seconds between two decisions of one viewer's rung
@@ -112,52 +115,72 @@ class RtpBroadcast:
         self._turn = (self._turn + 1) % len(viewers)
         dead: list[RtpWriter] = []
         for v in viewers[self._turn :] + viewers[: self._turn]:
-            track = v.track
-            if now >= v.next_decision:
-                track.decide(now)
-                v.next_decision = now + DECIDE_EVERY
-            rung = track.rung()
-            if track.layer != rung.layer:
-                target = by_layer.get(rung.layer)
-                if target is not None and target.keyframe:
-                    track.switched_to(rung.layer, now)
-                    v.need_keyframe = False
-                elif v.asked != rung.layer:
-                    v.asked = rung.layer
-                    self._source.request_keyframe("viewer switches layer", rung.layer)
-            frame = by_layer.get(track.layer)
-            if frame is None:
-                continue
-            if v.need_keyframe:
-                if not frame.keyframe:
-                    continue
-                v.need_keyframe = False
-            if frame.temporal > rung.temporal and not frame.keyframe:
-                continue  # a frame nothing refers to, over this viewer's rate
-            writer = v.writer
-            if writer.backlog() > MAX_BACKLOG:
-                # Its link takes less than this layer: drop, restart at a keyframe.
-                self.dropped += 1
-                v.need_keyframe = True
-                self._source.request_keyframe("viewer backlog", track.layer)
-                continue
-            packets = payloads.get(frame.layer)
-            if packets is None:
-                packets = payloads[frame.layer] = packetize_vp8(
-                    bytes(frame.packet), frame.picture & 0x7FFF, frame.tl0, frame.temporal
-                )
-            octets = writer.octets
-            if not writer.send_frame(packets, timestamp, ntp):
-                dead.append(writer)
-                continue
-            self._source.delivered(frame, time.perf_counter())
-            adaptation = track.adaptation
-            wire = writer.octets - octets + len(packets) * PACKET_OVERHEAD
-            adaptation.on_sent(len(packets), wire, now)
-            pad = adaptation.padding(now)
-            if pad:
-                interval = min(now - v.last_sent, PAD_INTERVAL_MAX) if v.last_sent else 0.04
-                adaptation.on_sent(0, writer.pad(int(pad * interval / 8), ntp), now)
-            v.last_sent = now
+            try:
+                alive = self._serve(v, by_layer, payloads, timestamp, ntp, now)
+            except Exception:
+                # A fault in one viewer's path ends that viewer, not the others' frames.
+                log.exception("viewer ssrc %d: sending failed; it is dropped", v.writer.ssrc)
+                alive = False
+            if not alive:
+                dead.append(v.writer)
         for writer in dead:
             self.remove(writer)
+
+    def _serve(
+        self,
+        v: _Viewer,
+        by_layer: dict[int, EncodedVideo],
+        payloads: dict[int, list[bytes]],
+        timestamp: int,
+        ntp: int,
+        now: float,
+    ) -> bool:
+        """Send this viewer its frame of the picture, if any; False when it is gone."""
+        track = v.track
+        if now >= v.next_decision:
+            track.decide(now)
+            v.next_decision = now + DECIDE_EVERY
+        rung = track.rung()
+        if track.layer != rung.layer:
+            target = by_layer.get(rung.layer)
+            if target is not None and target.keyframe:
+                track.switched_to(rung.layer, now)
+                v.need_keyframe = False
+            elif v.asked != rung.layer:
+                v.asked = rung.layer
+                self._source.request_keyframe("viewer switches layer", rung.layer)
+        frame = by_layer.get(track.layer)
+        if frame is None:
+            return True
+        if v.need_keyframe:
+            if not frame.keyframe:
+                return True
+            v.need_keyframe = False
+        if frame.temporal > rung.temporal and not frame.keyframe:
+            return True  # a frame nothing refers to, over this viewer's rate
+        writer = v.writer
+        if writer.backlog() > MAX_BACKLOG:
+            # Its link takes less than this layer: drop, restart at a keyframe.
+            self.dropped += 1
+            v.need_keyframe = True
+            self._source.request_keyframe("viewer backlog", track.layer)
+            return True
+        packets = payloads.get(frame.layer)
+        if packets is None:
+            packets = payloads[frame.layer] = packetize_vp8(
+                bytes(frame.packet), frame.picture & 0x7FFF, frame.tl0, frame.temporal
+            )
+        octets = writer.octets
+        if not writer.send_frame(packets, timestamp, ntp):
+            return False
+        self._source.delivered(frame, time.perf_counter())
+        adaptation = track.adaptation
+        adaptation.on_sent(
+            len(packets), writer.octets - octets + len(packets) * PACKET_OVERHEAD, now
+        )
+        pad = adaptation.padding(now)
+        if pad:
+            interval = min(now - v.last_sent, PAD_INTERVAL_MAX) if v.last_sent else 0.04
+            adaptation.on_sent(0, writer.pad(int(pad * interval / 8), ntp), now)
+        v.last_sent = now
+        return True

@@ -270,11 +270,20 @@ class RtpWriter:
 
     def _transport_backlog(self) -> bool:
         # Writing around asyncio's queue would reorder packets.
-        return bool(self._transport.get_write_buffer_size())
+        return bool(self.backlog())
 
     def backlog(self) -> int:
-        """Bytes waiting in this viewer's socket queue (the kernel refused them for now)."""
-        return int(self._transport.get_write_buffer_size())
+        """Bytes waiting in this viewer's socket queue (the kernel refused them for now).
+
+        A TURN allocation's transport (aioice's ``TurnTransport``: ``sendto``, ``close``
+        and ``get_extra_info`` only) keeps no queue of its own: 0.
+        """
+        size = getattr(self._transport, "get_write_buffer_size", None)
+        return int(size()) if size is not None else 0
+
+    def _closing(self) -> bool:
+        closing = getattr(self._transport, "is_closing", None)
+        return bool(closing()) if closing is not None else False
 
     def _ext_now(self, ntp: int) -> bytes:
         if self._ext_has_time:
@@ -356,7 +365,7 @@ class RtpWriter:
         entry = self._history[slot]
         if entry is None or entry[0] != sequence_number or not self.usable():
             return
-        if self._transport.is_closing():
+        if self._closing():
             return
         now = time.monotonic()
         if self._nacked[slot] != sequence_number:

@@ -14,6 +14,7 @@ what each rung costs, measured over the last two seconds (viewers choose by it).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from typing import Protocol
 from ..common.stats import LatencyRecorder, RateMeter
 from .frames import EncodedFrame
 from .layers import Layer, Rung, temporal_share
+
+log = logging.getLogger(__name__)
 
 RATE_WINDOW = 2.0  # seconds of frames a rung's bitrate is measured over
 
@@ -269,8 +272,13 @@ class Fanout:
             self.stats.published += 1
             self._measure(frame, now)
         self._finish_old_frames(frames[0].seq)
-        for sink in self._sinks:
-            sink.deliver_picture(frames)
+        for sink in list(self._sinks):
+            try:
+                sink.deliver_picture(frames)
+            except Exception:
+                # One sink's failure must not stop the camera for everyone else.
+                log.exception("a frame sink failed; it is removed")
+                self.remove_sink(sink)
         for sub in self._subs:
             sub._push_picture(frames)
 

@@ -53,3 +53,37 @@ async def test_subscription_get_wakes_on_publish_and_on_close() -> None:
     sub.close()
     with pytest.raises(EOFError):
         await task
+
+
+async def test_a_failing_sink_does_not_stop_the_others() -> None:
+    class Broken:
+        def deliver_picture(self, frames: list[EncodedFrame]) -> None:
+            raise AttributeError("no such thing")
+
+        def wanted_layers(self) -> set[int]:
+            return {0}
+
+        def __len__(self) -> int:
+            return 1
+
+    fan = Fanout(lambda reason, layer: None)
+    broken = Broken()
+    fan.add_sink(broken)
+    sub = fan.subscribe()
+    fan.publish(_frame(1, True))  # raises nothing
+    assert (await sub.get()).seq == 1
+    assert fan.viewers == 1  # the broken sink is gone, the subscriber stays
+
+
+async def test_a_switching_subscriber_takes_one_frame_per_picture() -> None:
+    from dataclasses import replace
+
+    fan = Fanout(lambda reason, layer: None)
+    sub = fan.subscribe()
+    fan.publish(_frame(1, True))
+    sub.switch(1)
+    full, low = _frame(2, False), replace(_frame(2, True), layer=1, width=400, height=300)
+    fan.publish_picture([full, low])  # the low layer's keyframe replaces the full frame
+    fan.publish_picture([_frame(3, False), replace(_frame(3, False), layer=1, width=400)])
+    got = [await sub.get() for _ in range(3)]
+    assert [(f.seq, f.layer) for f in got] == [(1, 0), (2, 1), (3, 1)]
