@@ -114,7 +114,9 @@ def nominated_pair(connection: aioice.ice.Connection) -> aioice.ice.CandidatePai
 
 
 def is_plain_udp(pair: aioice.ice.CandidatePair) -> bool:
-    """Whether the pair sends straight over UDP (not through a TURN allocation)."""
+    """Whether the pair sends through aioice's ``StunProtocol.send_data``: UDP, straight or
+    over a TURN allocation's transport (aioice wraps relayed candidates that way); the
+    writer's ``sendto`` on ``pair.protocol.transport`` then reaches the same path."""
     return type(pair.protocol).send_data is aioice.ice.StunProtocol.send_data
 
 

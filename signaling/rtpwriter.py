@@ -9,8 +9,9 @@ send remain, in one pass on the event loop right after the encoder returns.
 
 aiortc keeps everything else: ICE, DTLS, RTCP (receiver reports, sender reports
 whose counters are kept current here, PLI/FIR routed to the shared encoder, NACK
-answered from this writer's own history).  A viewer whose selected ICE pair is
-not plain UDP (a TURN relay) falls back to aiortc's own send loop.
+answered from this writer's own history).  A viewer whose selected ICE pair does not
+send through aioice's ``StunProtocol`` falls back to aiortc's own send loop; a TURN
+allocation does (over the allocation's transport), so relayed viewers are written here.
 
 Loss recovery fits the latency budget: a NACKed packet is resent (over RTX, with a
 fresh send time) only while it can still arrive within ``RETRANSMIT_BUDGET`` of its

@@ -7,7 +7,10 @@ Two ways to send, chosen when aiortc starts the sender (DTLS is up by then):
   ``recv()`` then only waits for the track to end;
 * through aiortc: ``recv()`` returns ``av.Packet``s and aiortc's sender only
   packetizes them (``Encoder.pack``), for paths the direct writer does not
-  handle (TURN).
+  handle (a pair whose protocol aioice sends through other than ``StunProtocol``), or
+  with the direct path switched off (``PeerManager(direct_rtp=False)``). A TURN
+  allocation is not such a path: aioice gives it a ``StunProtocol`` over the
+  allocation's transport, and the writer sends through it.
 
 Either way one encoder per layer upstream serves every viewer, and the sender's keyframe
 requests (a viewer's PLI or FIR) are routed to the encoder of the layer this viewer gets.
