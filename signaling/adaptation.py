@@ -152,7 +152,7 @@ class Adaptation:
             self.estimate = int(carried)
             self._move_down(self._fitting(int(carried), needs), now)
         elif self._probe is not None:
-            self._step(now, needs, sent, lost)
+            self._step(now, needs)
         elif (
             self.rung > self.ceiling
             and now >= self._next_probe
@@ -201,12 +201,16 @@ class Adaptation:
                 return index
         return len(needs) - 1
 
-    def _move_down(self, rung: int, now: float) -> None:
+    def _back_off(self, now: float) -> None:
+        """No probe for a while: twice the last wait, from ``probe_backoff`` up to the cap."""
         self._probe = None
         self._backoff = min(
             max(self._backoff * 2, self.cfg.probe_backoff), self.cfg.probe_backoff_max
         )
         self._next_probe = now + self._backoff
+
+    def _move_down(self, rung: int, now: float) -> None:
+        self._back_off(now)
         self._settled_at = now + self.cfg.settle
         self._window.clear()
         if rung != self.rung:
@@ -221,16 +225,12 @@ class Adaptation:
     def _probe_goal(self, needs: Sequence[int]) -> int:
         return int(needs[self.rung - 1] * self.cfg.probe_margin)
 
-    def _step(self, now: float, needs: Sequence[int], sent: int, lost: int) -> None:
+    def _step(self, now: float, needs: Sequence[int]) -> None:
         probe = self._probe
         assert probe is not None
         if probe.remb_dropped or self._lost - probe.lost_at_start >= self.cfg.probe_fail_lost:
             self.probes_failed += 1
-            self._probe = None
-            self._backoff = min(
-                max(self._backoff * 2, self.cfg.probe_backoff), self.cfg.probe_backoff_max
-            )
-            self._next_probe = now + self._backoff
+            self._back_off(now)
             return
         if now - probe.started < self.cfg.probe_step:
             return

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 64 * 1024  # bytes in a viewer's socket queue past which its frames are dropped
-DECIDE_EVERY = 0.1  # seconds between two decisions of one viewer's rung
 PAD_INTERVAL_MAX = 0.1  # padding is sent with frames; at most this many seconds' worth each
 
 
@@ -50,14 +49,13 @@ class PacketSource(Protocol):
 
 
 class _Viewer:
-    __slots__ = ("writer", "track", "need_keyframe", "asked", "next_decision", "last_sent")
+    __slots__ = ("writer", "track", "need_keyframe", "asked", "last_sent")
 
     def __init__(self, writer: RtpWriter, track: PacketTrack) -> None:
         self.writer = writer
         self.track = track
         self.need_keyframe = True  # a viewer's first frame must be a keyframe
         self.asked = -1  # the layer whose keyframe was last asked for this viewer
-        self.next_decision = 0.0
         self.last_sent = 0.0
 
 
@@ -137,11 +135,11 @@ class RtpBroadcast:
     ) -> bool:
         """Send this viewer its frame of the picture, if any; False when it is gone."""
         track = v.track
-        if now >= v.next_decision:
-            track.decide(now)
-            v.next_decision = now + DECIDE_EVERY
+        track.decide(now)
         rung = track.rung()
-        if track.layer != rung.layer:
+        if track.layer == rung.layer:
+            v.asked = -1  # no switch pending: the next one asks again
+        else:
             target = by_layer.get(rung.layer)
             if target is not None and target.keyframe:
                 track.switched_to(rung.layer, now)

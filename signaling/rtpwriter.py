@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 PACKET_MAX = 1300  # VP8 descriptor + payload per RTP packet, as aiortc sends
 HISTORY = 256  # packets kept per viewer for retransmission on NACK
 RETRANSMIT_BUDGET = 0.25  # seconds after its first sending a resent packet may still arrive
+PAD_RECENT = 32  # padding copies the newest packets of the history, this many at most
 MIN_RESEND_GAP = 0.02  # seconds between two resendings of one packet (at least one RTT)
 _HEADER = struct.Struct("!BBHII")
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -149,7 +150,7 @@ class RtpWriter:
         self._history: list[tuple[int, bytes, float] | None] = [None] * HISTORY
         self._nacked: list[int] = [-1] * HISTORY  # the seq each slot was last NACKed for
         self._resent_at: list[float] = [0.0] * HISTORY
-        self._pad_next = 0  # history slot the next padding packet copies
+        self._pad_next = 0  # which of the PAD_RECENT newest packets padding copies first
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
@@ -204,11 +205,7 @@ class RtpWriter:
             self.close()
             return False
         ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
-        if self._ext_has_time:
-            abs_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
-            ext = self._ext_head + abs_time + self._ext_tail
-        else:
-            ext = self._ext_head
+        ext = self._ext_now(ntp)
         first_byte = 0x90 if ext else 0x80  # version 2, extension bit
         pt, ssrc, protect, history = self.payload_type, self.ssrc, self._srtp.protect, self._history
         seq = self._seq
@@ -287,6 +284,7 @@ class RtpWriter:
         return bool(closing()) if closing is not None else False
 
     def _ext_now(self, ntp: int) -> bytes:
+        """The header extensions of a packet sent at ``ntp`` (abs-send-time: 6.18 fixed)."""
         if self._ext_has_time:
             return self._ext_head + ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big") + self._ext_tail
         return self._ext_head
@@ -314,10 +312,10 @@ class RtpWriter:
             return 0
         sent = 0
         newest = (self._seq - 1) % HISTORY
-        for back in range(32):
+        for back in range(PAD_RECENT):
             if sent >= size:
                 break
-            entry = self._history[(newest - (self._pad_next + back) % 32) % HISTORY]
+            entry = self._history[(newest - (self._pad_next + back) % PAD_RECENT) % HISTORY]
             if entry is None:
                 break
             datagram = self._srtp.protect(self._rtx(entry[0], entry[1], ntp))
@@ -326,7 +324,7 @@ class RtpWriter:
             except Exception:  # the socket is closing: no padding
                 return sent
             sent += len(datagram)
-        self._pad_next = (self._pad_next + 1) % 32
+        self._pad_next = (self._pad_next + 1) % PAD_RECENT
         self.padding_bytes += sent
         return sent
 

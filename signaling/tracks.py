@@ -38,7 +38,7 @@ from .broadcast import PacketSource, RtpBroadcast
 from .rtpwriter import MIN_RESEND_GAP, RETRANSMIT_BUDGET, RtpWriter
 from .source import PacketSubscription, RungInfo
 
-RUNGS_EVERY = 0.5  # seconds between two reads of the source's rung costs
+DECIDE_EVERY = 0.1  # seconds between two decisions of one viewer's rung
 
 
 class _OneRung:
@@ -76,7 +76,6 @@ class PacketTrack(MediaStreamTrack):
         self.layer = 0  # the layer this viewer receives now
         self._rungs: Sequence[RungInfo] = ()
         self._needs: list[int] = []
-        self._rungs_at = -1.0
         self._next_decision = 0.0
 
     @property
@@ -91,16 +90,16 @@ class PacketTrack(MediaStreamTrack):
 
     # --- rungs and adaptation -------------------------------------------------------------
 
-    def rungs(self, now: float | None = None) -> Sequence[RungInfo]:
-        now = time.monotonic() if now is None else now
-        if now - self._rungs_at >= RUNGS_EVERY or not self._rungs:
-            self._rungs = tuple(self._source.rungs()) or (_OneRung(),)
-            self._needs = [wire_rate(r.bitrate, r.fps) for r in self._rungs]
-            self._rungs_at = now
-        return self._rungs
+    def rungs(self) -> Sequence[RungInfo]:
+        """The source's rungs (it measures them now and then for all its viewers)."""
+        rungs = self._source.rungs() or (_OneRung(),)
+        if rungs is not self._rungs:
+            self._rungs = rungs
+            self._needs = [wire_rate(r.bitrate, r.fps) for r in rungs]
+        return rungs
 
-    def needs(self, now: float | None = None) -> list[int]:
-        self.rungs(now)
+    def needs(self) -> list[int]:
+        self.rungs()
         return self._needs
 
     def rung(self) -> RungInfo:
@@ -108,7 +107,11 @@ class PacketTrack(MediaStreamTrack):
         return rungs[min(self.adaptation.rung, len(rungs) - 1)]
 
     def decide(self, now: float) -> None:
-        self.adaptation.update(now, self.needs(now))
+        """Let the adaptation choose this viewer's rung, at most every ``DECIDE_EVERY``."""
+        if now < self._next_decision:
+            return
+        self._next_decision = now + DECIDE_EVERY
+        self.adaptation.update(now, self.needs())
         rtt = self.adaptation.rtt
         if self._writer is not None and rtt is not None:
             self._writer.budget = max(RETRANSMIT_BUDGET, 3 * rtt)
@@ -189,10 +192,8 @@ class PacketTrack(MediaStreamTrack):
                 self.stop()
                 raise MediaStreamError from exc
             now = time.monotonic()
-            if now >= self._next_decision:
-                self.decide(now)
-                self._next_decision = now + 0.1
-                self._sub.switch(self.rung().layer)
+            self.decide(now)
+            self._sub.switch(self.rung().layer)
             if self._sub.layer != self.layer:
                 self.switched_to(self._sub.layer, now)
             if frame.temporal > self.rung().temporal and not frame.keyframe:

@@ -28,6 +28,12 @@ from .layers import Layer, Rung, temporal_share
 log = logging.getLogger(__name__)
 
 RATE_WINDOW = 2.0  # seconds of frames a rung's bitrate is measured over
+RUNGS_EVERY = 0.5  # seconds a measurement of the rungs is reused: every viewer reads it
+
+
+def _trim(samples: deque[tuple[float, int]], now: float) -> None:
+    while samples and now - samples[0][0] > RATE_WINDOW:
+        samples.popleft()
 
 
 @dataclass
@@ -166,6 +172,8 @@ class Fanout:
         self._sizes: dict[tuple[int, int], deque[tuple[float, int]]] = {}
         self._fps: dict[int, RateMeter] = {}
         self._sizes_seen: dict[int, tuple[int, int]] = {}  # layer -> (width, height) last sent
+        self._rungs: list[Rung] = []
+        self._rungs_at = -RUNGS_EVERY
         # recent frames: seq -> [received, last delivery so far]
         self._recent: dict[int, list[float]] = {}
 
@@ -193,9 +201,16 @@ class Fanout:
         """What a viewer may be sent, best first, each with its measured cost.
 
         A layer nobody receives has no measurement: its configured bitrate stands in,
-        from the full-size encoder's actual bitrate scaled by the layer's share.
+        from the full-size encoder's actual bitrate scaled by the layer's share. Measured
+        once per ``RUNGS_EVERY`` for all viewers: the same list until the next measurement.
         """
         now = time.monotonic() if now is None else now
+        if now - self._rungs_at < RUNGS_EVERY and self._rungs:
+            return self._rungs
+        self._rungs, self._rungs_at = self._measure_rungs(now), now
+        return self._rungs
+
+    def _measure_rungs(self, now: float) -> list[Rung]:
         rungs: list[Rung] = []
         top = self._sizes_seen.get(0)
         for layer in self.layers:
@@ -226,8 +241,7 @@ class Fanout:
             samples = self._sizes.get((layer, t))
             if not samples:
                 continue
-            while samples and now - samples[0][0] > RATE_WINDOW:
-                samples.popleft()
+            _trim(samples, now)
             if samples:
                 seen = True
                 total += sum(n for _, n in samples)
@@ -241,8 +255,7 @@ class Fanout:
         if samples is None:
             samples = self._sizes[key] = deque()
         samples.append((now, frame.packet.size))
-        while now - samples[0][0] > RATE_WINDOW:
-            samples.popleft()
+        _trim(samples, now)
         meter = self._fps.get(frame.layer)
         if meter is None:
             meter = self._fps[frame.layer] = RateMeter()

@@ -214,19 +214,15 @@ class CameraPipeline:
             if layer is None or each.index == layer:
                 each.keyframes.request()
 
-    @property
-    def _idle(self) -> bool:
-        return all(layer.idle for layer in self.layers)
-
     def _plan(self, now: float, force_all: bool) -> list[tuple[Layer, bool]]:
-        """The layers to encode this frame and whether each must make a keyframe."""
+        """The layers to encode this frame and whether each must make a keyframe; marks
+        the others idle (they restart with a keyframe when someone wants them again)."""
         wanted = self.fanout.wanted_layers()
         plan = []
         for layer in self.layers:
-            if layer.index not in wanted:
-                layer.idle = True  # restarts with a keyframe when someone wants it again
-                continue
-            plan.append((layer, force_all or layer.idle or layer.keyframes.due(now)))
+            if layer.index in wanted:
+                plan.append((layer, force_all or layer.idle or layer.keyframes.due(now)))
+            layer.idle = layer.index not in wanted
         return plan
 
     def _owe_keyframes(self, plan: list[tuple[Layer, bool]]) -> None:
@@ -252,8 +248,6 @@ class CameraPipeline:
                     self._unshown = jpeg
                     self._last_good = time.monotonic()
                     continue
-                for layer, _force in plan:
-                    layer.idle = False
                 self._unshown = None
                 pts = self._pts(jpeg.received)
                 try:
@@ -288,8 +282,6 @@ class CameraPipeline:
         plan = self._plan(now, first)
         if not plan:
             return
-        for layer, _force in plan:
-            layer.idle = False
         pts = self._pts(time.perf_counter())
         unshown, self._unshown = self._unshown, None
         try:

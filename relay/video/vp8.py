@@ -8,7 +8,7 @@ A camera has one per layer (:mod:`relay.video.layers`). The low layer's encoder 
 make two temporal layers (libvpx's 2-layer pattern through FFmpeg's ``ts-parameters``):
 even frames (layer 0) refer only to earlier even frames, odd frames (layer 1) to the
 even frame before them and to nothing later. Dropping every odd frame for a viewer
-leaves a stream it decodes exactly as the full one (``tests/unit/video/test_vp8.py``
+leaves a stream it decodes exactly as the full one (``tests/unit/video/test_layers.py``
 compares the pictures), at half the frame rate and about 60 % of the bitrate.
 """
 
