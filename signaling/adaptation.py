@@ -18,8 +18,12 @@ packet. REMB's known limits decide how it is read:
 
 Up is found by probing: padding (retransmissions of recent packets, which the receiver
 counts and discards) raises what the viewer receives in steps of ``probe_growth`` until
-the next rung's need, ``probe_step`` seconds each; a step passes when it brings no loss
-and no REMB decrease. The probe then stands as the estimate until the next decrease or
+the next rung's need, ``probe_step`` seconds each; a step passes when it brings no loss,
+no REMB decrease and no round trip longer than its recent floor (a deep queue, as a
+tbf with 200 ms of latency, absorbs a half-second step without a loss: in the relay's
+first runs behind 1 Mbit/s, probes "passed" at 2.1 Mbit/s). The last step is held a
+little longer, as its loss and round trips are reported one or two round trips late.
+The probe then stands as the estimate until the next decrease or
 loss. A failed probe waits twice as long before the next, up to ``probe_backoff_max``:
 on a link that carries the low layer and no more, probes cost a little queueing every few
 seconds, and a link that is lifted is found again within seconds.
@@ -60,6 +64,9 @@ class AdaptationConfig:
     probe_backoff: float = 2.0  # seconds after a move down or a failed probe
     probe_backoff_max: float = 5.0
     probe_max_loss: float = 0.02  # no probe while more than this is being lost
+    probe_rtt_rise: float = 0.04  # seconds of round trip over its floor that end a probe
+    probe_confirm: float = 0.3  # seconds the last step is held longer (plus two round trips)
+    rtt_floor_window: float = 10.0  # seconds over which the round trip's floor is taken
 
 
 @dataclass
@@ -68,6 +75,8 @@ class _Probe:
     started: float
     lost_at_start: int
     remb_dropped: bool = False
+    rtt_rose: bool = False
+    before: int | None = None  # the estimate before this probe began
 
 
 @dataclass
@@ -89,6 +98,7 @@ class Adaptation:
     _window: deque[tuple[float, int, int]] = field(default_factory=deque)  # (t, sent, lost)
     _sent: int = 0  # media packets sent, ever
     _bytes: deque[tuple[float, int]] = field(default_factory=deque)  # (t, bytes) sent
+    _rtts: deque[tuple[float, float]] = field(default_factory=deque)  # (t, rtt) reported
     _settled_at: float = 0.0
     _first_sent: float | None = None
     _probe: _Probe | None = None
@@ -109,10 +119,19 @@ class Adaptation:
         self._lost += packets
         self._trim(now)
 
-    def on_report(self, fraction_lost: float, rtt: float | None) -> None:
+    def on_report(self, fraction_lost: float, rtt: float | None, now: float) -> None:
         self.fraction_lost = fraction_lost
-        if rtt is not None and 0 <= rtt < 10:
-            self.rtt = rtt
+        if rtt is None or not 0 <= rtt < 10:
+            return
+        self.rtt = rtt
+        rtts = self._rtts
+        while rtts and now - rtts[0][0] > self.cfg.rtt_floor_window:
+            rtts.popleft()
+        floor = min((r for _, r in rtts), default=rtt)
+        rtts.append((now, rtt))
+        # A queue that absorbs a probe step shows as a longer round trip before any loss.
+        if self._probe is not None and rtt > floor * 1.25 + self.cfg.probe_rtt_rise:
+            self._probe.rtt_rose = True
 
     def on_remb(self, bitrate: int, now: float, needs: Sequence[int]) -> None:
         previous, self.remb = self.remb, bitrate
@@ -220,7 +239,9 @@ class Adaptation:
     def _start_probe(self, now: float, needs: Sequence[int]) -> None:
         self.probes += 1
         first = int(needs[self.rung] * self.cfg.probe_growth)
-        self._probe = _Probe(min(first, self._probe_goal(needs)), now, self._lost)
+        self._probe = _Probe(
+            min(first, self._probe_goal(needs)), now, self._lost, before=self.estimate
+        )
 
     def _probe_goal(self, needs: Sequence[int]) -> int:
         return int(needs[self.rung - 1] * self.cfg.probe_margin)
@@ -228,13 +249,23 @@ class Adaptation:
     def _step(self, now: float, needs: Sequence[int]) -> None:
         probe = self._probe
         assert probe is not None
-        if probe.remb_dropped or self._lost - probe.lost_at_start >= self.cfg.probe_fail_lost:
+        if (
+            probe.remb_dropped
+            or probe.rtt_rose
+            or self._lost - probe.lost_at_start >= self.cfg.probe_fail_lost
+        ):
+            # Queueing is seen a step late, so the steps this probe passed prove nothing.
+            self.estimate = probe.before
             self.probes_failed += 1
             self._back_off(now)
             return
-        if now - probe.started < self.cfg.probe_step:
-            return
         goal = self._probe_goal(needs)
+        length = self.cfg.probe_step
+        if probe.target >= goal:
+            # The last step's loss and queueing are reported a round trip or two later.
+            length += self.cfg.probe_confirm + 2 * (self.rtt or 0.0)
+        if now - probe.started < length:
+            return
         if probe.target >= goal:
             # The path carried the next rung's need with margin: move up.
             self.estimate = max(self.estimate or 0, probe.target)
@@ -247,7 +278,7 @@ class Adaptation:
             return
         self.estimate = max(self.estimate or 0, probe.target)
         target = min(int(probe.target * self.cfg.probe_growth), goal)
-        self._probe = _Probe(target, now, self._lost)
+        self._probe = _Probe(target, now, self._lost, before=probe.before)
 
     def _recent(self) -> tuple[int, int]:
         """(media packets sent, lost) over the last second."""

@@ -171,7 +171,10 @@ class PacketTrack(MediaStreamTrack):
         self._sender = sender
         self._transceiver = transceiver
         internals.route_keyframe_requests(sender, self.request_keyframe)
-        internals.observe_rtcp(sender, self.adaptation.on_report, self._on_remb)
+        internals.observe_rtcp(sender, self._on_report, self._on_remb)
+
+    def _on_report(self, fraction_lost: float, rtt: float | None) -> None:
+        self.adaptation.on_report(fraction_lost, rtt, time.monotonic())
 
     def _on_remb(self, bitrate: int) -> None:
         self.adaptation.on_remb(bitrate, time.monotonic(), self.needs())

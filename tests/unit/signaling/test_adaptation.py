@@ -110,3 +110,52 @@ def test_disabled_adaptation_stays() -> None:
 
 def test_wire_rate_adds_the_packet_headers() -> None:
     assert 320_000 < wire_rate(300_000, 25) < 340_000
+
+
+def _probe_started(a: Adaptation, rate: int) -> float:
+    now = 0.0
+    while a.probing is None and now < 30:
+        now = _send(a, now, 0.1, rate)
+    assert a.probing is not None
+    return now
+
+
+def test_a_round_trip_that_grows_during_a_probe_fails_it_and_forgets_its_steps() -> None:
+    # A deep queue (a tbf with 200 ms of latency) absorbs probe steps without a loss.
+    a = Adaptation(rung=1)
+    a.on_report(0.0, 0.020, 0.0)
+    a.on_report(0.0, 0.030, 1.0)
+    before = a.estimate
+    now = _probe_started(a, 350_000)
+    now = _send(a, now, 0.5, 350_000)  # one step passed
+    assert a.probing is not None and a.estimate != before
+    a.on_report(0.0, 0.120, now)  # 100 ms more than the floor
+    a.update(now, NEEDS)
+    assert a.probing is None and a.rung == 1 and a.probes_failed == 1
+    assert a.estimate == before
+
+
+def test_a_round_trip_within_its_usual_spread_lets_the_probe_go_on() -> None:
+    a = Adaptation(rung=1)
+    a.on_report(0.0, 0.020, 0.0)
+    now = _probe_started(a, 350_000)
+    a.on_report(0.0, 0.045, now)  # 25 ms of jitter: not a queue
+    a.update(now, NEEDS)
+    assert a.probing is not None
+
+
+def test_the_last_step_waits_for_its_feedback_before_moving_up() -> None:
+    cfg = AdaptationConfig()
+    a = Adaptation(cfg, rung=1)
+    a.on_report(0.0, 0.100, 0.0)
+    now = _probe_started(a, 350_000)
+    # Steps until the last one (the one that reaches the goal) has begun.
+    while a.probing is not None and a.probing < int(NEEDS[0] * cfg.probe_margin):
+        now = _send(a, now, 0.04, 350_000)
+    started = now
+    while a.rung == 1 and now - started < 5:
+        now = _send(a, now, 0.04, 350_000)
+    assert a.rung == 0
+    held = now - started
+    expected = cfg.probe_step + cfg.probe_confirm + 2 * 0.100
+    assert expected - 0.05 <= held <= expected + 0.1, held
