@@ -99,7 +99,11 @@ def window_stats(
     bad = sum(1 for t in bad_at if start_ms <= t < end_ms)
     out: dict[str, Any] = {"frames": len(chosen), "fps": round(len(chosen) / span_s, 2), "bad": bad}
     if not chosen:
-        return {**out, "p50": None, "p95": None, "p99": None, "mean": None, "dropped": 0}
+        frozen = round(span_s * 1000, 1)  # nothing shown: one freeze as long as the window
+        return {
+            **out, "p50": None, "p95": None, "p99": None, "mean": None, "dropped": 0,
+            "max_gap_ms": frozen, "freezes": [(start_ms, frozen)],
+        }  # fmt: skip
     lat = np.array([s["latency_ms"] for s in chosen], dtype=np.float64)
     p50, p95, p99 = np.percentile(lat, [50, 95, 99])
     dropped = sum(
@@ -113,6 +117,16 @@ def window_stats(
         min=round(float(lat.min()), 1),
         max=round(float(lat.max()), 1),
         dropped=dropped,
+        # The longest time between two frames shown: a freeze, as a viewer sees it.
+        max_gap_ms=round(
+            max((b["t"] - a["t"] for a, b in itertools.pairwise(chosen)), default=0.0), 1
+        ),
+        # Freezes over a second: (ms after the page began, how long).
+        freezes=[
+            (a["t"], b["t"] - a["t"])
+            for a, b in itertools.pairwise(chosen)
+            if b["t"] - a["t"] > 1000
+        ],
     )
     # Video only: the same latency at rVFC's presentationTime and at the frame's
     # receiveTime (last packet in), which separates the browser's share from the rest.

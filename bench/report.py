@@ -261,6 +261,37 @@ def _turn_rows(turn: dict[str, Any] | None) -> list[str]:
     return [*rows, ""]
 
 
+def _weaklink_rows(weak: dict[str, Any] | None) -> list[str]:
+    if not weak:
+        return []
+    rows = [
+        "## A viewer on a weak link",
+        "",
+        "Chromium behind a shaped link (tbf for the rate with 200 ms of queue, a BPF drop for"
+        " the loss) in its own network namespace, beside a Chromium on the plain link, both"
+        " watching the same camera (`bench/weaklink.py`). *Layers*: the relay as shipped;"
+        " *one encoding*: `[cameras.layers] low = false, adapt = false`.",
+        "",
+        "| relay | viewer | p50 (ms) | p95 (ms) | fps | longest freeze (ms) | freezes > 1 s |"
+        " size | back on top after lift (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, run in weak.items():
+        if "error" in run:
+            rows.append(f"| {name} | {run['error']} | | | | | | | |")
+            continue
+        link = f"{run['rate_kbit']} kbit/s, {run['loss']:.0%} loss"
+        for who, label in (("slow", link), ("fast", "plain link")):
+            g = run[who]
+            top = _fmt(run.get("lifted_to_top_s")) if who == "slow" else ""
+            rows.append(
+                f"| {name} | {label} | {_fmt(g.get('p50'))} | {_fmt(g.get('p95'))} |"
+                f" {_fmt(g.get('fps'))} | {_fmt(g.get('max_gap_ms'), 0)} |"
+                f" {len(g.get('freezes', []))} | {g.get('width')}x{g.get('height')} | {top} |"
+            )
+    return [*rows, ""]
+
+
 def write_report(results: dict[str, Any], out: Path) -> None:
     peers = results["peers"]
     lines = [
@@ -352,6 +383,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
             ]
     lines += _access_rows(results.get("access"))
     lines += _turn_rows(results.get("turn"))
+    lines += _weaklink_rows(results.get("weaklink"))
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"
     if analysis.exists():

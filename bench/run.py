@@ -35,7 +35,7 @@ from typing import Any
 
 from relay.testing.browser import launch_chromium
 
-from . import access, procstat, turn
+from . import access, procstat, turn, weaklink
 from .glass import BROWSER_MODES, measure_glass
 from .report import write_report
 
@@ -507,6 +507,15 @@ def main(argv: list[str]) -> int:
             )
         finally:
             sim.stop()
+        results["weaklink"] = {}
+        for name, fixed in (("layers", False), ("one encoding", True)):
+            print(f"relay: a viewer at 600 kbit/s and 1 % loss ({name})", flush=True)
+            try:
+                results["weaklink"][name] = asyncio.run(
+                    weaklink.measure(600, 0.01, 20.0 if quick else 60.0, fixed=fixed)
+                )
+            except Exception as exc:
+                results["weaklink"][name] = {"error": f"{type(exc).__name__}: {exc}"}
         for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
             print(f"relay stages at {size}", flush=True)
             results["stages"].append(asyncio.run(stages_for(size, 5 if quick else 15)))
