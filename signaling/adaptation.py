@@ -19,7 +19,7 @@ packet. REMB's known limits decide how it is read:
 Up is found by probing: padding (retransmissions of recent packets, which the receiver
 counts and discards) raises what the viewer receives in steps of ``probe_growth`` until
 the next rung's need, ``probe_step`` seconds each; a step passes when it brings no loss,
-no REMB decrease and no round trip longer than its recent floor (a deep queue, as a
+no REMB decrease and no round trip well over the last seconds' longest (a deep queue, as a
 tbf with 200 ms of latency, absorbs a half-second step without a loss: in the relay's
 first runs behind 1 Mbit/s, probes "passed" at 2.1 Mbit/s). The last step is held a
 little longer, as its loss and round trips are reported one or two round trips late.
@@ -60,13 +60,13 @@ class AdaptationConfig:
     probe_growth: float = 1.6  # each probe step's rate over the previous
     probe_step: float = 0.5  # seconds per step
     probe_margin: float = 1.15  # the last step reaches the next rung's need times this
-    probe_fail_lost: int = 3  # media packets lost in a step that end the probe
+    probe_fail_lost: int = 2  # media packets lost in a step that end the probe
     probe_backoff: float = 2.0  # seconds after a move down or a failed probe
     probe_backoff_max: float = 5.0
     probe_max_loss: float = 0.02  # no probe while more than this is being lost
-    probe_rtt_rise: float = 0.04  # seconds of round trip over its floor that end a probe
+    probe_rtt_rise: float = 0.04  # round trip (s) over 1.2x its recent longest: ends a probe
     probe_confirm: float = 0.3  # seconds the last step is held longer (plus two round trips)
-    rtt_floor_window: float = 10.0  # seconds over which the round trip's floor is taken
+    rtt_window: float = 10.0  # seconds of round trips a probe's are compared with
 
 
 @dataclass
@@ -125,12 +125,14 @@ class Adaptation:
             return
         self.rtt = rtt
         rtts = self._rtts
-        while rtts and now - rtts[0][0] > self.cfg.rtt_floor_window:
+        while rtts and now - rtts[0][0] > self.cfg.rtt_window:
             rtts.popleft()
-        floor = min((r for _, r in rtts), default=rtt)
+        usual = max((r for _, r in rtts), default=rtt)
         rtts.append((now, rtt))
         # A queue that absorbs a probe step shows as a longer round trip before any loss.
-        if self._probe is not None and rtt > floor * 1.25 + self.cfg.probe_rtt_rise:
+        # The bar is the longest of the last seconds, not the shortest: a slow link's own
+        # bursts (a frame at 600 kbit/s) spread round trips from 5 to 65 ms.
+        if self._probe is not None and rtt > usual * 1.2 + self.cfg.probe_rtt_rise:
             self._probe.rtt_rose = True
 
     def on_remb(self, bitrate: int, now: float, needs: Sequence[int]) -> None:
@@ -271,7 +273,8 @@ class Adaptation:
             self.estimate = max(self.estimate or 0, probe.target)
             self._probe = None
             self._backoff = 0.0
-            self._next_probe = now + self.cfg.probe_backoff
+            # Climbing on: the next rung is tried once this one has settled.
+            self._next_probe = now + self.cfg.settle
             self._settled_at = now + self.cfg.settle
             self.rung -= 1
             self.switches += 1

@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 PACKET_MAX = 1300  # VP8 descriptor + payload per RTP packet, as aiortc sends
 HISTORY = 256  # packets kept per viewer for retransmission on NACK
 RETRANSMIT_BUDGET = 0.25  # seconds after its first sending a resent packet may still arrive
-PAD_RECENT = 32  # padding copies the newest packets of the history, this many at most
+PAD_RECENT = 32  # padding copies this many packets of the history, at most
+PAD_AGE = 0.25  # seconds a packet is old before padding copies it (two round trips, if more)
 MIN_RESEND_GAP = 0.02  # seconds between two resendings of one packet (at least one RTT)
 _HEADER = struct.Struct("!BBHII")
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -150,7 +151,7 @@ class RtpWriter:
         self._history: list[tuple[int, bytes, float] | None] = [None] * HISTORY
         self._nacked: list[int] = [-1] * HISTORY  # the seq each slot was last NACKed for
         self._resent_at: list[float] = [0.0] * HISTORY
-        self._pad_next = 0  # which of the PAD_RECENT newest packets padding copies first
+        self._pad_next = 0  # where in its PAD_RECENT packets padding starts next
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
@@ -159,6 +160,7 @@ class RtpWriter:
         self.too_late = 0  # NACKed packets past the budget, not resent
         self.min_resend_gap = MIN_RESEND_GAP
         self.budget = RETRANSMIT_BUDGET  # widened with the round trip (set by the track)
+        self.pad_age = PAD_AGE  # widened with the round trip (set by the track)
         # Told of each newly NACKed packet, and when recovery is hopeless (set by the track).
         self.on_lost: Callable[[int], None] | None = None
         self.on_hopeless: Callable[[], None] | None = None
@@ -291,12 +293,15 @@ class RtpWriter:
 
     def _rtx(self, seq: int, packet: bytes, ntp: int) -> bytes:
         """``packet`` (a plain media packet of this writer) over RTX, stamped with ``ntp``:
-        a send time from its first sending would read as a long queue to the estimator."""
+        a send time from its first sending would read as a long queue to the estimator.
+        The marker bit is the original's (RFC 4588): receivers restore the packet from this
+        header, and a frame's last packet recovered without it leaves the frame unfinished
+        (Chromium then froze until its own keyframe request, 3 s later)."""
         assert self._rtx_pt is not None
         ext = self._ext_now(ntp)
         header = _HEADER.pack(
             0x90 if ext else 0x80,
-            self._rtx_pt,
+            (packet[1] & 0x80) | self._rtx_pt,
             self._rtx_seq,
             int.from_bytes(packet[4:8], "big"),
             self._rtx_ssrc,
@@ -306,17 +311,29 @@ class RtpWriter:
         return header + ext + seq.to_bytes(2, "big") + payload
 
     def pad(self, size: int, ntp: int) -> int:
-        """Send about ``size`` bytes of padding (recent packets again, over RTX); returns
-        the bytes sent. Nothing without RTX or history."""
+        """Send about ``size`` bytes of padding (packets again, over RTX); returns the bytes
+        sent. Nothing without RTX or history.
+
+        The copies are of packets at least ``pad_age`` old: copies of the newest ones
+        repair the very losses a probe is watching for (a probe at twice a 600 kbit/s
+        link's rate "passed" without one NACK, the dropped media arriving as padding)."""
         if self._rtx_pt is None or size <= 0 or not self.usable():
             return 0
         sent = 0
         newest = (self._seq - 1) % HISTORY
+        before = time.monotonic() - self.pad_age
+        skip = 0
+        while skip < HISTORY - PAD_RECENT:
+            entry = self._history[(newest - skip) % HISTORY]
+            if entry is None or entry[2] <= before:
+                break
+            skip += 1
         for back in range(PAD_RECENT):
             if sent >= size:
                 break
-            entry = self._history[(newest - (self._pad_next + back) % PAD_RECENT) % HISTORY]
-            if entry is None:
+            offset = skip + (self._pad_next + back) % PAD_RECENT
+            entry = self._history[(newest - offset) % HISTORY]
+            if entry is None or entry[2] > before:
                 break
             datagram = self._srtp.protect(self._rtx(entry[0], entry[1], ntp))
             try:

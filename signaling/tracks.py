@@ -35,7 +35,7 @@ from aiortc.mediastreams import MediaStreamError
 from . import internals
 from .adaptation import Adaptation, wire_rate
 from .broadcast import PacketSource, RtpBroadcast
-from .rtpwriter import MIN_RESEND_GAP, RETRANSMIT_BUDGET, RtpWriter
+from .rtpwriter import MIN_RESEND_GAP, PAD_AGE, RETRANSMIT_BUDGET, RtpWriter
 from .source import PacketSubscription, RungInfo
 
 DECIDE_EVERY = 0.1  # seconds between two decisions of one viewer's rung
@@ -116,6 +116,7 @@ class PacketTrack(MediaStreamTrack):
         if self._writer is not None and rtt is not None:
             self._writer.budget = max(RETRANSMIT_BUDGET, 3 * rtt)
             self._writer.min_resend_gap = max(MIN_RESEND_GAP, rtt)
+            self._writer.pad_age = max(PAD_AGE, 2 * rtt)
 
     def switched_to(self, layer: int, now: float) -> None:
         self.layer = layer

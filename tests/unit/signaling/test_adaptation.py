@@ -129,7 +129,7 @@ def test_a_round_trip_that_grows_during_a_probe_fails_it_and_forgets_its_steps()
     now = _probe_started(a, 350_000)
     now = _send(a, now, 0.5, 350_000)  # one step passed
     assert a.probing is not None and a.estimate != before
-    a.on_report(0.0, 0.120, now)  # 100 ms more than the floor
+    a.on_report(0.0, 0.120, now)  # 90 ms more than the longest before
     a.update(now, NEEDS)
     assert a.probing is None and a.rung == 1 and a.probes_failed == 1
     assert a.estimate == before
@@ -137,9 +137,10 @@ def test_a_round_trip_that_grows_during_a_probe_fails_it_and_forgets_its_steps()
 
 def test_a_round_trip_within_its_usual_spread_lets_the_probe_go_on() -> None:
     a = Adaptation(rung=1)
-    a.on_report(0.0, 0.020, 0.0)
+    a.on_report(0.0, 0.005, 0.0)
+    a.on_report(0.0, 0.065, 0.5)  # a slow link's own spread
     now = _probe_started(a, 350_000)
-    a.on_report(0.0, 0.045, now)  # 25 ms of jitter: not a queue
+    a.on_report(0.0, 0.100, now)  # within 1.2 x 65 ms + 40 ms: not a queue
     a.update(now, NEEDS)
     assert a.probing is not None
 

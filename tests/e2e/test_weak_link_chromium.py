@@ -1,0 +1,29 @@
+"""Chromium behind 600 kbit/s and 1 % loss (kernel shaping in its own namespace), beside a
+Chromium on the plain link, for 60 s; then the link is lifted (bench/weaklink.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.weaklink import measure
+
+pytestmark = [pytest.mark.network, pytest.mark.browser]
+
+
+async def test_a_slow_viewer_keeps_moving_and_the_fast_one_keeps_full_quality(
+    netns_addr: str,
+) -> None:
+    result = await measure(600, 0.01, 55.0, warmup=5.0)
+    slow, fast = result["slow"], result["fast"]
+    trace = result["trace"]
+    # After its first 5 s: low latency, a moving picture, no freeze over a second.
+    assert slow["p95"] is not None and slow["p95"] < 300, (slow, trace)
+    assert slow["fps"] >= 12, (slow, trace)
+    assert slow["max_gap_ms"] <= 1000, (slow["freezes"], trace)
+    assert (slow["width"], slow["height"]) == (400, 300), slow
+    # The plain-link viewer: full size at the camera's rate and its usual latency.
+    assert (fast["width"], fast["height"]) == (800, 600), fast
+    assert fast["fps"] >= 20 and fast["p95"] < 150, fast
+    assert fast["max_gap_ms"] <= 500, fast["freezes"]
+    # The link lifted: back on the top layer within 10 s.
+    assert result["lifted_to_top_s"] is not None and result["lifted_to_top_s"] <= 10, result
