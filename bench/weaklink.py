@@ -100,6 +100,12 @@ async def measure(
                                 q["loss"],
                                 q["rtt_ms"],
                                 q["probing"],
+                                # the plain-link viewers' layers, for comparison
+                                [
+                                    o.track.quality()["layer"]
+                                    for o in relay.peers.sessions.values()
+                                    if o is not session
+                                ],
                             )
                         )
                     await asyncio.sleep(1.0)

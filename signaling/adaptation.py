@@ -19,7 +19,7 @@ packet. REMB's known limits decide how it is read:
 Up is found by probing: padding (retransmissions of recent packets, which the receiver
 counts and discards) raises what the viewer receives in steps of ``probe_growth`` until
 the next rung's need, ``probe_step`` seconds each; a step passes when it brings no loss,
-no REMB decrease and no round trip well over the last seconds' longest (a deep queue, as a
+no REMB decrease and no round trip well over the last seconds' median (a deep queue, as a
 tbf with 200 ms of latency, absorbs a half-second step without a loss: in the relay's
 first runs behind 1 Mbit/s, probes "passed" at 2.1 Mbit/s). The last step is held a
 little longer, as its loss and round trips are reported one or two round trips late.
@@ -34,6 +34,7 @@ Switches take effect at the target layer's next keyframe (the broadcast does tha
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ class AdaptationConfig:
     probe_backoff: float = 2.0  # seconds after a move down or a failed probe
     probe_backoff_max: float = 5.0
     probe_max_loss: float = 0.02  # no probe while more than this is being lost
-    probe_rtt_rise: float = 0.04  # round trip (s) over 1.2x its recent longest: ends a probe
+    probe_rtt_rise: float = 0.04  # round trip (s) over 1.5x its recent median: ends a probe
     probe_confirm: float = 0.3  # seconds the last step is held longer (plus two round trips)
     rtt_window: float = 10.0  # seconds of round trips a probe's are compared with
 
@@ -127,12 +128,13 @@ class Adaptation:
         rtts = self._rtts
         while rtts and now - rtts[0][0] > self.cfg.rtt_window:
             rtts.popleft()
-        usual = max((r for _, r in rtts), default=rtt)
+        usual = statistics.median(r for _, r in rtts) if rtts else rtt
         rtts.append((now, rtt))
         # A queue that absorbs a probe step shows as a longer round trip before any loss.
-        # The bar is the longest of the last seconds, not the shortest: a slow link's own
-        # bursts (a frame at 600 kbit/s) spread round trips from 5 to 65 ms.
-        if self._probe is not None and rtt > usual * 1.2 + self.cfg.probe_rtt_rise:
+        # The bar is the median of the last seconds: not their shortest, as a slow link's
+        # own bursts (a frame at 600 kbit/s) spread round trips from 5 to 65 ms; not their
+        # longest, which an earlier probe's queue raised (and the next probe then passed).
+        if self._probe is not None and rtt > usual * 1.5 + self.cfg.probe_rtt_rise:
             self._probe.rtt_rose = True
 
     def on_remb(self, bitrate: int, now: float, needs: Sequence[int]) -> None:

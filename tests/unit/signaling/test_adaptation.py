@@ -129,7 +129,7 @@ def test_a_round_trip_that_grows_during_a_probe_fails_it_and_forgets_its_steps()
     now = _probe_started(a, 350_000)
     now = _send(a, now, 0.5, 350_000)  # one step passed
     assert a.probing is not None and a.estimate != before
-    a.on_report(0.0, 0.120, now)  # 90 ms more than the longest before
+    a.on_report(0.0, 0.120, now)  # over 1.5 x the 25 ms median + 40 ms
     a.update(now, NEEDS)
     assert a.probing is None and a.rung == 1 and a.probes_failed == 1
     assert a.estimate == before
@@ -137,10 +137,10 @@ def test_a_round_trip_that_grows_during_a_probe_fails_it_and_forgets_its_steps()
 
 def test_a_round_trip_within_its_usual_spread_lets_the_probe_go_on() -> None:
     a = Adaptation(rung=1)
-    a.on_report(0.0, 0.005, 0.0)
-    a.on_report(0.0, 0.065, 0.5)  # a slow link's own spread
+    for t, rtt in enumerate((0.005, 0.065, 0.035, 0.040)):  # a slow link's own spread
+        a.on_report(0.0, rtt, t * 0.2)
     now = _probe_started(a, 350_000)
-    a.on_report(0.0, 0.100, now)  # within 1.2 x 65 ms + 40 ms: not a queue
+    a.on_report(0.0, 0.090, now)  # within 1.5 x 37.5 ms + 40 ms: not a queue
     a.update(now, NEEDS)
     assert a.probing is not None
 
@@ -160,3 +160,13 @@ def test_the_last_step_waits_for_its_feedback_before_moving_up() -> None:
     held = now - started
     expected = cfg.probe_step + cfg.probe_confirm + 2 * 0.100
     assert expected - 0.05 <= held <= expected + 0.1, held
+
+
+def test_an_earlier_probes_long_round_trip_does_not_raise_the_bar() -> None:
+    a = Adaptation(rung=1)
+    for t, rtt in enumerate((0.030, 0.028, 0.210, 0.031, 0.029)):  # one probe's queue
+        a.on_report(0.0, rtt, t * 0.5)
+    now = _probe_started(a, 350_000)
+    a.on_report(0.0, 0.200, now)
+    a.update(now, NEEDS)
+    assert a.probing is None and a.probes_failed == 1
