@@ -16,13 +16,20 @@ packet. REMB's known limits decide how it is read:
   viewer down when over ``down_loss`` of a second's packets: a token bucket with a short
   queue (most home routers, the kernel's tbf) drops instead of delaying.
 
+A new viewer starts on the best rung that ``start_rate`` fits (300 kbit/s, libwebrtc's
+start rate: the low layer at half rate) and is probed for the top rung at once, in steps
+of three times; on a LAN it is on the top rung within two seconds (see :meth:`begin`).
+
 Up is found by probing: padding (retransmissions of recent packets, which the receiver
 counts and discards) raises what the viewer receives in steps of ``probe_growth`` until
-the next rung's need, ``probe_step`` seconds each; a step passes when it brings no loss,
-no REMB decrease and no round trip well over the last seconds' median (a deep queue, as a
-tbf with 200 ms of latency, absorbs a half-second step without a loss: in the relay's
-first runs behind 1 Mbit/s, probes "passed" at 2.1 Mbit/s). The last step is held a
-little longer, as its loss and round trips are reported one or two round trips late.
+the next rung's need, ``probe_step`` seconds each; a step counts only when its rate was
+actually sent, and passes when it brings no loss of media, no loss of padding (the RTX
+stream's receiver report: a bottleneck queue drops the padding that follows each frame,
+not the frame), no REMB decrease and no round trip well over the median outside probes
+(a deep queue, as a tbf with 200 ms of latency, absorbs a half-second step without a
+loss: in the relay's first runs behind 1 Mbit/s, probes "passed" at 2.1 Mbit/s). The last
+step is held a little longer, as its loss and round trips are reported one or two round
+trips late, and until a receiver report has come during it.
 The probe then stands as the estimate until the next decrease or
 loss. A failed probe waits twice as long before the next, up to ``probe_backoff_max``:
 on a link that carries the low layer and no more, probes cost a little queueing every few
@@ -34,6 +41,7 @@ Switches take effect at the target layer's next keyframe (the broadcast does tha
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import deque
 from collections.abc import Sequence
@@ -65,9 +73,17 @@ class AdaptationConfig:
     probe_backoff: float = 2.0  # seconds after a move down or a failed probe
     probe_backoff_max: float = 5.0
     probe_max_loss: float = 0.02  # no probe while more than this is being lost
-    probe_rtt_rise: float = 0.04  # round trip (s) over 1.5x its recent median: ends a probe
+    probe_rtt_rise: float = 0.04  # round trip (s) over 1.5x its recent median, twice running,
+    probe_rtt_jump: float = 0.15  # or once by this much: ends a probe
+    probe_rtt_floor: float = 0.1  # the bar is never below this (s)
     probe_confirm: float = 0.3  # seconds the last step is held longer (plus two round trips)
     rtt_window: float = 10.0  # seconds of round trips a probe's are compared with
+    probe_rtx_loss: float = 0.05  # RTX stream (padding) lost, as reported, that ends a probe
+    probe_report_wait: float = 2.5  # seconds the last step waits for a round trip report
+    probe_reach: float = 0.8  # share of a step's rate that must have been sent for it to count
+    start_rate: int = 300_000  # bits/s a new viewer's path is assumed to carry (libwebrtc's)
+    start_growth: float = 3.0  # the first probe's steps: straight for the top rung
+    start_wait: float = 0.5  # seconds on the first rung before that probe
 
 
 @dataclass
@@ -75,8 +91,15 @@ class _Probe:
     target: int  # bits per second the viewer is to receive during this step
     started: float
     lost_at_start: int
+    to: int  # the rung it tries for
+    goal: int  # the rate its last step reaches
+    growth: float
+    start: bool = False  # the first probe, for the top rung at once
     remb_dropped: bool = False
     rtt_rose: bool = False
+    rtt_high: int = 0  # round trips over the bar in a row
+    padding_lost: bool = False
+    reports: int = 0  # round trips reported during this step
     before: int | None = None  # the estimate before this probe began
 
 
@@ -91,20 +114,45 @@ class Adaptation:
     remb: int | None = None  # the viewer's last REMB
     estimate: int | None = None  # what the path is believed to carry (bits/s), once known
     fraction_lost: float = 0.0  # from the viewer's last receiver report
+    rtx_lost: float | None = None  # the same, of its RTX stream (padding, retransmissions)
     rtt: float | None = None  # seconds, from receiver reports
     switches: int = 0
     probes: int = 0
     probes_failed: int = 0
+    probe_failure: str | None = None  # why the last failed probe failed
     _lost: int = 0  # media packets NACKed (each once), ever
     _window: deque[tuple[float, int, int]] = field(default_factory=deque)  # (t, sent, lost)
     _sent: int = 0  # media packets sent, ever
     _bytes: deque[tuple[float, int]] = field(default_factory=deque)  # (t, bytes) sent
+    _media: deque[tuple[float, int]] = field(default_factory=deque)  # the same, media only
     _rtts: deque[tuple[float, float]] = field(default_factory=deque)  # (t, rtt) reported
     _settled_at: float = 0.0
     _first_sent: float | None = None
     _probe: _Probe | None = None
     _next_probe: float = 0.0
     _backoff: float = 0.0
+    _first_probe: bool = False  # the next probe is the start's, for the top rung at once
+
+    def begin(self, now: float, needs: Sequence[int]) -> int:
+        """A viewer whose path is not known yet (and that can be probed): start on the best
+        rung that fits ``start_rate``, and probe for the top rung at once. Returns the rung.
+
+        Starting on the top rung blind cost a viewer behind 300 kbit/s its first 1.3 s
+        at 2 Mbit/s: most of the first keyframe and its retransmissions dropped, and an
+        aiortc receiver, which waits for every packet, showed nothing for 14-20 s. This is
+        how WebRTC senders and SFUs start (a start rate, then fast probes up); a viewer on a
+        LAN gets the top rung after about 1.5 s."""
+        if not self.enabled or len(needs) < 2:
+            return self.rung
+        start = len(needs) - 1
+        for index in range(min(self.ceiling, start), len(needs)):
+            if needs[index] <= self.cfg.headroom * self.cfg.start_rate:
+                start = index
+                break
+        self.rung = max(start, self.ceiling)
+        self._first_probe = self.rung > self.ceiling
+        self._next_probe = now + self.cfg.start_wait
+        return self.rung
 
     # --- feedback -------------------------------------------------------------------------
 
@@ -113,6 +161,10 @@ class Adaptation:
         ``packets`` = 0) went to this viewer."""
         self._sent += packets
         self._bytes.append((now, size))
+        if self._first_sent is None:
+            self._first_sent = now
+        if packets:
+            self._media.append((now, size))
         self._trim(now)
 
     def on_lost(self, packets: int, now: float) -> None:
@@ -120,22 +172,44 @@ class Adaptation:
         self._lost += packets
         self._trim(now)
 
-    def on_report(self, fraction_lost: float, rtt: float | None, now: float) -> None:
+    def on_report(
+        self, fraction_lost: float, rtt: float | None, now: float, rtx_lost: float | None = None
+    ) -> None:
+        """A receiver report: ``fraction_lost`` of the media since the last one, the round
+        trip, and ``rtx_lost``: the fraction of the RTX stream lost, padding included."""
         self.fraction_lost = fraction_lost
+        self.rtx_lost = rtx_lost
+        if self._probe is not None and rtx_lost is not None and rtx_lost > self.cfg.probe_rtx_loss:
+            # Padding follows each frame's media into the bottleneck's queue, so the queue
+            # drops padding first: a probe past the path's rate loses no media at all (at
+            # 300 kbit/s, probes "passed" at 2.4 Mbit/s). The RTX stream's report sees it.
+            self._probe.padding_lost = True
         if rtt is None or not 0 <= rtt < 10:
             return
         self.rtt = rtt
         rtts = self._rtts
         while rtts and now - rtts[0][0] > self.cfg.rtt_window:
             rtts.popleft()
-        usual = statistics.median(r for _, r in rtts) if rtts else rtt
-        rtts.append((now, rtt))
+        probe = self._probe
+        if probe is None:
+            rtts.append((now, rtt))
+            return
         # A queue that absorbs a probe step shows as a longer round trip before any loss.
-        # The bar is the median of the last seconds: not their shortest, as a slow link's
-        # own bursts (a frame at 600 kbit/s) spread round trips from 5 to 65 ms; not their
-        # longest, which an earlier probe's queue raised (and the next probe then passed).
-        if self._probe is not None and rtt > usual * 1.5 + self.cfg.probe_rtt_rise:
-            self._probe.rtt_rose = True
+        # The bar is the median of the last seconds outside probes: not their shortest, as
+        # a slow link's own bursts (a frame at 600 kbit/s) spread round trips from 5 to
+        # 65 ms; not their longest, which an earlier probe's queue raised (and the next
+        # probe then passed).
+        # One long round trip alone is not a queue: a receiver or relay busy for a moment
+        # (two aiortc viewers decoding beside the relay on two cores) showed 70 ms against a
+        # 20 ms median, and a LAN viewer's probes failed for it. A queue stays: the next
+        # report is long too, or this one is far over. Nor is a queue shorter than the
+        # floor worth a probe's failure (its first bar can rest on one 2 ms sample).
+        usual = statistics.median(r for _, r in rtts) if rtts else rtt
+        bar = max(usual * 1.5 + self.cfg.probe_rtt_rise, self.cfg.probe_rtt_floor)
+        probe.rtt_high = probe.rtt_high + 1 if rtt > bar else 0
+        if probe.rtt_high >= 2 or rtt > bar + self.cfg.probe_rtt_jump:
+            probe.rtt_rose = True
+        probe.reports += 1
 
     def on_remb(self, bitrate: int, now: float, needs: Sequence[int]) -> None:
         previous, self.remb = self.remb, bitrate
@@ -180,6 +254,7 @@ class Adaptation:
             self.rung > self.ceiling
             and now >= self._next_probe
             and now >= self._settled_at
+            and self._rtts  # a round trip outside probes to compare the probe's with
             and lost <= self.cfg.probe_max_loss * max(sent, 1)
         ):
             self._start_probe(now, needs)
@@ -189,15 +264,20 @@ class Adaptation:
         """Bits per second of padding wanted on top of the media now (0: none)."""
         if self._probe is None:
             return 0
-        return max(self._probe.target - self.throughput(now), 0)
+        # On top of the media's own rate, not of what was sent (padding included): a
+        # controller on the total lagged a second behind each step, and steps "passed"
+        # at three quarters of their rate.
+        self._trim(now)
+        first = now if self._first_sent is None else self._first_sent
+        span = min(max(now - first, 0.1), 1.0)
+        media = sum(n for _, n in self._media) * 8 / span
+        return max(int(self._probe.target - media), 0)
 
     def throughput(self, now: float) -> int:
         """Bits per second sent to this viewer over the last second, padding included."""
         self._trim(now)
-        if not self._bytes:
+        if not self._bytes or self._first_sent is None:
             return 0
-        if self._first_sent is None:
-            self._first_sent = self._bytes[0][0]
         # A viewer's first second has less than a second of data.
         span = min(max(now - self._first_sent, 0.1), 1.0)
         return int(sum(n for _, n in self._bytes) * 8 / span)
@@ -242,48 +322,103 @@ class Adaptation:
 
     def _start_probe(self, now: float, needs: Sequence[int]) -> None:
         self.probes += 1
-        first = int(needs[self.rung] * self.cfg.probe_growth)
+        if self._first_probe:
+            to, growth = self.ceiling, self.cfg.start_growth
+        else:
+            to, growth = self.rung - 1, self.cfg.probe_growth
+        self._first_probe = False
+        goal = int(needs[to] * self.cfg.probe_margin)
+        first = min(int(needs[self.rung] * growth), goal)
         self._probe = _Probe(
-            min(first, self._probe_goal(needs)), now, self._lost, before=self.estimate
+            first,
+            now,
+            self._lost,
+            to,
+            goal,
+            growth,
+            start=growth == self.cfg.start_growth,
+            before=self.estimate,
         )
-
-    def _probe_goal(self, needs: Sequence[int]) -> int:
-        return int(needs[self.rung - 1] * self.cfg.probe_margin)
 
     def _step(self, now: float, needs: Sequence[int]) -> None:
         probe = self._probe
         assert probe is not None
-        if (
-            probe.remb_dropped
-            or probe.rtt_rose
-            or self._lost - probe.lost_at_start >= self.cfg.probe_fail_lost
-        ):
+        reason = (
+            "remb decreased"
+            if probe.remb_dropped
+            else "round trip rose"
+            if probe.rtt_rose
+            else "padding lost"
+            if probe.padding_lost
+            else "media lost"
+            if self._lost - probe.lost_at_start >= self.cfg.probe_fail_lost
+            else None
+        )
+        if reason is not None:
             # Queueing is seen a step late, so the steps this probe passed prove nothing.
-            self.estimate = probe.before
-            self.probes_failed += 1
-            self._back_off(now)
+            self._fail_probe(probe, now, reason)
             return
-        goal = self._probe_goal(needs)
         length = self.cfg.probe_step
-        if probe.target >= goal:
+        if probe.target >= probe.goal:
             # The last step's loss and queueing are reported a round trip or two later.
             length += self.cfg.probe_confirm + 2 * (self.rtt or 0.0)
-        if now - probe.started < length:
+        elapsed = now - probe.started
+        if elapsed < length:
             return
-        if probe.target >= goal:
-            # The path carried the next rung's need with margin: move up.
+        if probe.target >= probe.goal and (not probe.reports or probe.rtt_high):
+            # No round trip measured during the last step (receivers report about once a
+            # second), or its last one long: its queue would go unseen. Held for the
+            # next, then given up.
+            if elapsed < self.cfg.probe_report_wait:
+                return
+            self._retry_probe(probe, now, "no report")
+            return
+        if self._rate_since(probe.started, now) < self.cfg.probe_reach * probe.target:
+            # Not sent at that rate (padding short of history, frames late): it proves
+            # nothing yet. Held up to twice as long, then given up.
+            if elapsed < 2 * length:
+                return
+            self._retry_probe(probe, now, "rate not reached")
+            return
+        if probe.target >= probe.goal:
+            # The path carried the rung's need with margin: move up.
             self.estimate = max(self.estimate or 0, probe.target)
             self._probe = None
             self._backoff = 0.0
             # Climbing on: the next rung is tried once this one has settled.
             self._next_probe = now + self.cfg.settle
             self._settled_at = now + self.cfg.settle
-            self.rung -= 1
+            self.rung = probe.to
             self.switches += 1
             return
         self.estimate = max(self.estimate or 0, probe.target)
-        target = min(int(probe.target * self.cfg.probe_growth), goal)
-        self._probe = _Probe(target, now, self._lost, before=probe.before)
+        target = min(int(probe.target * probe.growth), probe.goal)
+        self._probe = dataclasses.replace(
+            probe, target=target, started=now, lost_at_start=self._lost, reports=0
+        )
+
+    def _fail_probe(self, probe: _Probe, now: float, reason: str) -> None:
+        self.estimate = probe.before
+        self.probes_failed += 1
+        self.probe_failure = reason
+        self._back_off(now)
+
+    def _retry_probe(self, probe: _Probe, now: float, reason: str) -> None:
+        """A probe that proved nothing of the path (not sent at its rate: a camera away
+        sends a placeholder too sparse to pad from; or no report came): tried again as it
+        was after ``probe_backoff``, the backoff not growing. Counted as failed, it cost a
+        kiosk whose camera rebooted as it joined 8 s on the low layer."""
+        self._fail_probe(probe, now, reason)
+        self._backoff = 0.0
+        self._next_probe = now + self.cfg.probe_backoff
+        self._first_probe = probe.start
+
+    def _rate_since(self, start: float, now: float) -> float:
+        """Bits per second sent from ``start`` (at most the last second) to ``now``."""
+        since = max(start, now - 1.0)
+        if now - since <= 0:
+            return 0.0
+        return sum(n for t, n in self._bytes if t >= since) * 8 / (now - since)
 
     def _recent(self) -> tuple[int, int]:
         """(media packets sent, lost) over the last second."""
@@ -298,3 +433,5 @@ class Adaptation:
             self._window.popleft()
         while self._bytes and now - self._bytes[0][0] > 1.0:
             self._bytes.popleft()
+        while self._media and now - self._media[0][0] > 1.0:
+            self._media.popleft()

@@ -150,12 +150,13 @@ def route_retransmissions(
 
 def observe_rtcp(
     sender: RTCRtpSender,
-    on_report: Callable[[float, float | None], None],
+    on_report: Callable[[float, float | None, float | None], None],
     on_remb: Callable[[int], None],
 ) -> None:
     """Let the viewer's feedback reach its rate adaptation before aiortc handles it:
-    receiver reports (fraction lost, round-trip time from LSR/DLSR) and REMB for this
-    sender's SSRC.
+    receiver reports (fraction lost, round-trip time from LSR/DLSR, and the fraction lost
+    of the RTX stream, whose report block Chromium and aiortc put in the same packet) and
+    REMB for this sender's SSRC.
 
     aiortc reads REMB only to set a per-viewer encoder's bitrate, which a sender of
     pre-encoded packets does not have; ``RTCDtlsTransport`` calls each recipient's
@@ -163,10 +164,14 @@ def observe_rtcp(
     """
     original = sender._handle_rtcp_packet
     ssrc = int(sender._ssrc)
+    rtx_ssrc = int(sender._rtx_ssrc)
 
     async def handle(packet: Any) -> None:
         try:
             if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                rtx = next(
+                    (r.fraction_lost / 256 for r in packet.reports if r.ssrc == rtx_ssrc), None
+                )
                 for report in packet.reports:
                     if report.ssrc != ssrc:
                         continue
@@ -174,7 +179,7 @@ def observe_rtcp(
                     if report.lsr:
                         middle = (current_ntp_time() >> 16) & 0xFFFFFFFF
                         rtt = ((middle - report.lsr - report.dlsr) & 0xFFFFFFFF) / 65536
-                    on_report(report.fraction_lost / 256, rtt)
+                    on_report(report.fraction_lost / 256, rtt, rtx)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if ssrc in ssrcs:

@@ -157,6 +157,9 @@ class PacketTrack(MediaStreamTrack):
             "estimate": a.estimate,
             "remb": a.remb,
             "probing": a.probing,
+            "probes": a.probes,
+            "probes_failed": a.probes_failed,
+            "probe_failure": a.probe_failure,
             "loss": round(max(a.loss(), a.fraction_lost), 4),
             "rtt_ms": None if a.rtt is None else round(a.rtt * 1000, 1),
             "sent_bps": a.throughput(time.monotonic()),
@@ -174,8 +177,8 @@ class PacketTrack(MediaStreamTrack):
         internals.route_keyframe_requests(sender, self.request_keyframe)
         internals.observe_rtcp(sender, self._on_report, self._on_remb)
 
-    def _on_report(self, fraction_lost: float, rtt: float | None) -> None:
-        self.adaptation.on_report(fraction_lost, rtt, time.monotonic())
+    def _on_report(self, fraction_lost: float, rtt: float | None, rtx_lost: float | None) -> None:
+        self.adaptation.on_report(fraction_lost, rtt, time.monotonic(), rtx_lost)
 
     def _on_remb(self, bitrate: int) -> None:
         self.adaptation.on_remb(bitrate, time.monotonic(), self.needs())
@@ -214,6 +217,9 @@ class PacketTrack(MediaStreamTrack):
             )
             if writer is not None:
                 self._writer = writer
+                # Only a viewer that can be probed starts below the top rung.
+                self.adaptation.begin(time.monotonic(), self.needs())
+                self.layer = self.rung().layer
                 writer.on_lost = self._on_lost
                 writer.on_hopeless = self._on_hopeless
                 internals.route_retransmissions(self._sender, writer.retransmit)
