@@ -232,8 +232,10 @@ class Fanout:
         return rungs
 
     def _planned(self, layer: Layer) -> int:
-        top = self.layers[0].encoder.bitrate if self.layers else 0
-        return int(top * layer.encoder.share) if top else 0
+        """The layer's bitrate before it has been measured: from the full-size encoder's
+        (its configured one, before the camera's first frame was encoded)."""
+        top = self.layers[0].encoder if self.layers else layer.encoder
+        return int((top.bitrate or top.configured_bitrate) * layer.encoder.share)
 
     def _bitrate(self, layer: int, temporal: int, now: float) -> int | None:
         total, seen = 0, False

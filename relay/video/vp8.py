@@ -70,6 +70,11 @@ class Vp8Encoder:
         self._key_owed = False
         self.encoded = 0  # frames encoded over its whole life (counted by tests)
 
+    @property
+    def configured_bitrate(self) -> int:
+        """The bitrate set for the full size (``[cameras.encoder] bitrate``)."""
+        return self._cfg.bitrate
+
     def _open(self, width: int, height: int) -> VideoCodecContext:
         ref_w, ref_h = self.reference or (width, height)
         bitrate = max(
