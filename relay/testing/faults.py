@@ -71,6 +71,15 @@ async def fault_rig(viewers: int = 2, **camera: Any) -> AsyncIterator[Rig]:
                     await v.connect(http, channel=True)
                     rig.viewers.append(v)
                 await asyncio.gather(*(live_frames(v, 10, 20) for v in rig.viewers))
+                # New viewers start on a cheaper rung and are probed up: faults are
+                # watched from the full layer, where a LAN viewer settles.
+                # (The full layer's size is known once it has encoded a frame.)
+                pipeline = relay.camera().pipeline
+
+                def full(f: ReceivedFrame) -> bool:
+                    return (f.width, f.height) == pipeline.resolution
+
+                await asyncio.gather(*(v.wait_frames(5, 20, where=full) for v in rig.viewers))
                 yield rig
             finally:
                 await asyncio.gather(*(v.close(http) for v in rig.viewers))

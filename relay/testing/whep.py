@@ -149,6 +149,15 @@ class WhepViewer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_frame.wait(), remaining)
 
+    async def wait_size(
+        self, width: int, height: int, n: int = 1, timeout: float = 15.0
+    ) -> list[ReceivedFrame]:
+        """Wait for ``n`` frames of that size: a new viewer starts on a cheaper rung and is
+        probed up to the full layer, where a LAN viewer settles."""
+        return await self.wait_frames(
+            n, timeout, where=lambda f: (f.width, f.height) == (width, height)
+        )
+
     async def wait_message(
         self, where: Callable[[dict[str, Any]], bool], timeout: float = 10.0, start: int = 0
     ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ async def test_data_saver_moves_a_viewer_to_the_low_layer_and_back(
     v = WhepViewer(relay.whep())
     try:
         await v.connect(http, channel=True)
-        frames = await v.wait_frames(5, timeout=15)
+        frames = await v.wait_size(800, 600, 5)
         assert (frames[-1].width, frames[-1].height) == (800, 600)
         reply = await v.request({"op": "quality"})
         assert reply["ok"] and reply["layer"] == "full" and reply["limit"] == "auto"

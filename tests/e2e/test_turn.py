@@ -85,6 +85,7 @@ async def test_an_aiortc_viewer_plays_through_coturn_with_relay_only_on_both_sid
         )
         try:
             await viewer.connect(http)
+            await viewer.wait_size(800, 600, timeout=20)
             frames = await viewer.wait_frames(30, timeout=20)
             assert all((f.width, f.height) == (800, 600) for f in frames)
             assert all(f.counter >= 0 for f in frames)

@@ -19,10 +19,14 @@ async () => {
 """
 
 
-async def _playing(page: Page) -> None:
+async def _playing(page: Page, width: int | None = 800) -> None:
+    """Playing the full layer (a new viewer starts lower and is probed up); any size
+    when ``width`` is None."""
     await page.wait_for_function(
-        "() => { const v = document.getElementById('video');"
-        " return v && v.videoWidth > 0 && v.currentTime > 0; }",
+        "w => { const v = document.getElementById('video');"
+        " return v && v.videoWidth > 0 && (w === null || v.videoWidth === w)"
+        " && v.currentTime > 0; }",
+        arg=width,
         timeout=15000,
     )
 
@@ -119,7 +123,7 @@ async def test_an_unreachable_camera_is_what_the_page_shows_first(page: Page) ->
     cfg = RelayConfig(host="127.0.0.1", port=0, cameras=(cam,))
     async with running_relay(cfg) as relay:
         await page.goto(relay.base + "/")
-        await _playing(page)  # the placeholder plays
+        await _playing(page, width=None)  # the placeholder plays, on whichever rung
         await page.wait_for_function(
             "() => document.getElementById('state').textContent === 'camera offline'",
             timeout=15000,

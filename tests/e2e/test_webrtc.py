@@ -24,6 +24,7 @@ async def _viewer(relay: RunningRelay, http: aiohttp.ClientSession) -> WhepViewe
 async def test_viewer_receives_the_simulators_frames(relay: RunningRelay, http) -> None:
     v = await _viewer(relay, http)
     try:
+        await v.wait_size(800, 600)
         frames = await v.wait_frames(25, timeout=15)
         assert {(f.width, f.height) for f in frames} == {(800, 600)}
         counters = [f.counter for f in frames]
@@ -40,6 +41,7 @@ async def test_viewer_receives_the_simulators_frames(relay: RunningRelay, http) 
 async def test_ten_viewers_all_get_frames(relay: RunningRelay, http) -> None:
     viewers = await asyncio.gather(*(_viewer(relay, http) for _ in range(10)))
     try:
+        await asyncio.gather(*(v.wait_size(800, 600, timeout=30) for v in viewers))
         results = await asyncio.gather(*(v.wait_frames(15, timeout=30) for v in viewers))
         for frames in results:
             assert all((f.width, f.height) == (800, 600) for f in frames)
@@ -55,7 +57,7 @@ async def test_ten_viewers_all_get_frames(relay: RunningRelay, http) -> None:
 async def test_resolution_change_keeps_every_viewer_playing(relay: RunningRelay, http) -> None:
     viewers = [await _viewer(relay, http) for _ in range(3)]
     try:
-        await asyncio.gather(*(v.wait_frames(5, timeout=15) for v in viewers))
+        await asyncio.gather(*(v.wait_size(800, 600, 5, timeout=20) for v in viewers))
         control = relay.camera().cfg.resolved_control_url()
         async with http.get(f"{control}/control", params={"var": "framesize", "val": "6"}) as r:
             assert r.status == 200
