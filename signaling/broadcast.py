@@ -7,10 +7,17 @@ keyframe, which then replaces them (its RTP sequence numbers, timestamps and pic
 run on, so the receiver sees one stream changing size). Frames above the rung's temporal
 layer are left out for it. A viewer whose socket queue still holds data when a frame comes
 gets no frame until the next keyframe: what it cannot take is dropped, never queued.
+
+A viewer being probed gets its padding from a timer every ``PAD_TICK`` seconds while any
+probe runs, not with its frames: sent with frames, a 5 fps camera's half-rate rung (a frame
+each 400 ms) could not pad to the top rung's rate, and its viewer stayed low, re-probing
+every two seconds, for good. Paced, padding is also a rate rather than bursts, which is
+what a bottleneck's queue sees of a real stream.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -27,10 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 64 * 1024  # bytes in a viewer's socket queue past which its frames are dropped
-# Padding is sent with frames; at most this many seconds' worth each. A half-rate rung of a
-# 15 fps camera sends a frame every 133 ms: capped at 0.1 s, its padding made 75 % of a
-# probe's rate, and a viewer that started there (through TURN) never counted a last step.
-PAD_INTERVAL_MAX = 0.25
+PAD_TICK = 0.02  # seconds between padding sends while a probe runs (a pacer's interval)
+PAD_INTERVAL_MAX = 0.1  # a late timer sends at most this many seconds' worth at once
 
 
 class PacketSource(Protocol):
@@ -52,14 +57,14 @@ class PacketSource(Protocol):
 
 
 class _Viewer:
-    __slots__ = ("writer", "track", "need_keyframe", "asked", "last_sent")
+    __slots__ = ("writer", "track", "need_keyframe", "asked", "last_padded")
 
     def __init__(self, writer: RtpWriter, track: PacketTrack) -> None:
         self.writer = writer
         self.track = track
         self.need_keyframe = True  # a viewer's first frame must be a keyframe
         self.asked = -1  # the layer whose keyframe was last asked for this viewer
-        self.last_sent = 0.0
+        self.last_padded = 0.0  # when padding was last sent (0: not probing)
 
 
 class RtpBroadcast:
@@ -69,6 +74,7 @@ class RtpBroadcast:
         self._source = source
         self._viewers: list[_Viewer] = []
         self._turn = 0
+        self._padding: asyncio.TimerHandle | None = None
         self.frames = 0
         self.dropped = 0  # frames left out for a viewer whose socket queue was full
 
@@ -86,6 +92,9 @@ class RtpBroadcast:
         self._viewers = [v for v in self._viewers if v.writer is not writer]
         if not self._viewers:
             self._source.remove_sink(self)
+            if self._padding is not None:
+                self._padding.cancel()
+                self._padding = None
 
     def wanted_layers(self) -> set[int]:
         wanted: set[int] = set()
@@ -126,6 +135,35 @@ class RtpBroadcast:
                 dead.append(v.writer)
         for writer in dead:
             self.remove(writer)
+        if self._padding is None and any(v.track.adaptation.probing for v in self._viewers):
+            self._padding = asyncio.get_running_loop().call_later(PAD_TICK, self._pad)
+
+    def _pad(self) -> None:
+        """Padding for each viewer being probed, for the time since its last; again in
+        ``PAD_TICK`` while any probe runs."""
+        self._padding = None
+        now = time.monotonic()
+        ntp = current_ntp_time()
+        probing = False
+        for v in self._viewers:
+            adaptation = v.track.adaptation
+            pad = adaptation.padding(now)
+            if not pad:
+                v.last_padded = 0.0
+                continue
+            probing = True
+            if v.writer.backlog() > MAX_BACKLOG:
+                continue  # its socket is full already: padding would only queue
+            interval = min(now - v.last_padded, PAD_INTERVAL_MAX) if v.last_padded else PAD_TICK
+            v.last_padded = now
+            try:
+                sent = v.writer.pad(int(pad * interval / 8), ntp)
+            except Exception:  # its path is failing: its frames' send will drop it
+                log.exception("viewer ssrc %d: padding failed", v.writer.ssrc)
+                continue
+            adaptation.on_sent(0, sent, now)
+        if probing and self._viewers:
+            self._padding = asyncio.get_running_loop().call_later(PAD_TICK, self._pad)
 
     def _serve(
         self,
@@ -179,9 +217,4 @@ class RtpBroadcast:
         adaptation.on_sent(
             len(packets), writer.octets - octets + len(packets) * PACKET_OVERHEAD, now
         )
-        pad = adaptation.padding(now)
-        if pad:
-            interval = min(now - v.last_sent, PAD_INTERVAL_MAX) if v.last_sent else 0.04
-            adaptation.on_sent(0, writer.pad(int(pad * interval / 8), ntp), now)
-        v.last_sent = now
         return True

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
-from relay.testing.relay import RunningRelay
+from relay.config import RelayConfig
+from relay.simulator import SimulatedCamera, SimulatorOptions
+from relay.testing.relay import RunningRelay, camera_at, running_relay
 from relay.testing.whep import WhepViewer
 
 pytestmark = pytest.mark.network
@@ -47,3 +50,34 @@ async def test_data_saver_moves_a_viewer_to_the_low_layer_and_back(
         assert all(f.counter >= 0 for f in back)
     finally:
         await v.close(http)
+
+
+async def test_a_viewer_of_a_five_fps_camera_is_probed_up_to_the_full_layer() -> None:
+    """A board at a large frame size sends about 5 fps; a viewer starts on its half-rate
+    rung (a frame each 400 ms), so its probes' padding cannot ride on its frames alone."""
+    sim = SimulatedCamera(SimulatorOptions(control_port=0, stream_port=0, fps=5))
+    await sim.start()
+    try:
+        cfg = RelayConfig(
+            host="127.0.0.1", port=0, cameras=(camera_at(sim.stream_url, sim.control_url),)
+        )
+        async with running_relay(cfg) as relay, aiohttp.ClientSession() as http:
+            v = WhepViewer(relay.whep())
+            await v.connect(http, channel=True)
+            try:
+                first = await v.wait_frames(1, timeout=10)
+                assert (first[0].width, first[0].height) == (400, 300)
+                full = await v.wait_size(800, 600, n=5, timeout=20)
+                assert all(f.counter >= 0 for f in full)
+                reply = await v.request({"op": "quality"})
+                assert reply["ok"] and reply["layer"] == "full", reply
+                assert reply["probes"] >= 1, reply
+                print(
+                    f"\n5 fps camera: full layer {full[0].arrived - first[0].arrived:.1f} s "
+                    f"after the first frame; probes {reply['probes']}, "
+                    f"failed {reply['probes_failed']} ({reply['probe_failure']})"
+                )
+            finally:
+                await v.close(http)
+    finally:
+        await sim.stop()
