@@ -54,7 +54,7 @@ fuzz: lint
 	ESP32_RELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) bash tests/netns-run $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/fuzz $(PYTEST_ARGS)
 
 # Chromium behind 600 kbit/s and 1 % loss beside one on the plain link, checked against
-# the weak-link bounds (80 s; not yet reliable enough for make test).
+# the weak-link bounds (80 s; its frame rate sits close to the bound, so not in make test).
 weaklink: $(VENV)/.bench-installed
 	bash tests/ensure-system-deps
 	ESP32_RELAY_WEAKLINK=1 bash tests/netns-run $(BIN)/python -m pytest -q -s tests/e2e/test_weak_link_chromium.py

@@ -270,17 +270,22 @@ def _weaklink_rows(weak: dict[str, Any] | None) -> list[str]:
         "Chromium behind a shaped link (tbf for the rate with 200 ms of queue, a BPF drop for"
         " the loss) in its own network namespace, beside a Chromium on the plain link, both"
         " watching the same camera (`bench/weaklink.py`). *Layers*: the relay as shipped;"
-        " *one encoding*: `[cameras.layers] low = false, adapt = false`.",
+        " *one encoding*: `[cameras.layers] low = false, adapt = false`; *GStreamer*: the"
+        " native peer (`bench/gst_whep.py`, one encoder, no adaptation). CPU over the"
+        " measured window: the relay's camera worker (decode and every layer's encode) and"
+        " its whole process (which also runs the simulated camera); GStreamer's process.",
         "",
-        "| relay | viewer | p50 (ms) | p95 (ms) | fps | longest freeze (ms) | freezes > 1 s |"
-        " size | back on top after lift (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| peer | viewer | p50 (ms) | p95 (ms) | fps | longest freeze (ms) | freezes > 1 s |"
+        " size | back on top after lift (s) | CPU worker / process (cores) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, run in weak.items():
         if "error" in run:
-            rows.append(f"| {name} | {run['error']} | | | | | | | |")
+            rows.append(f"| {name} | {run['error']} | | | | | | | | |")
             continue
         link = f"{run['rate_kbit']} kbit/s, {run['loss']:.0%} loss"
+        cpu = run.get("cpu", {})
+        cores = f"{_fmt(cpu.get('worker_cores'), 3)} / {_fmt(cpu.get('process_cores'), 3)}"
         for who, label in (("slow", link), ("fast", "plain link")):
             g = run[who]
             top = _fmt(run.get("lifted_to_top_s")) if who == "slow" else ""
@@ -288,6 +293,7 @@ def _weaklink_rows(weak: dict[str, Any] | None) -> list[str]:
                 f"| {name} | {label} | {_fmt(g.get('p50'))} | {_fmt(g.get('p95'))} |"
                 f" {_fmt(g.get('fps'))} | {_fmt(g.get('max_gap_ms'), 0)} |"
                 f" {len(g.get('freezes', []))} | {g.get('width')}x{g.get('height')} | {top} |"
+                f" {cores if who == 'slow' else ''} |"
             )
     return [*rows, ""]
 

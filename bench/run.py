@@ -508,11 +508,16 @@ def main(argv: list[str]) -> int:
         finally:
             sim.stop()
         results["weaklink"] = {}
-        for name, fixed in (("layers", False), ("one encoding", True)):
-            print(f"relay: a viewer at 600 kbit/s and 1 % loss ({name})", flush=True)
+        weak_peers = [("layers", "relay", False), ("one encoding", "relay", True)]
+        if "gstreamer" in args.peers:
+            weak_peers.append(("GStreamer", "gstreamer", True))
+        for name, weak_peer, fixed in weak_peers:
+            print(f"{weak_peer}: a viewer at 600 kbit/s and 1 % loss ({name})", flush=True)
             try:
                 results["weaklink"][name] = asyncio.run(
-                    weaklink.measure(600, 0.01, 20.0 if quick else 60.0, fixed=fixed)
+                    weaklink.measure(
+                        600, 0.01, 20.0 if quick else 60.0, fixed=fixed, peer=weak_peer
+                    )
                 )
             except Exception as exc:
                 results["weaklink"][name] = {"error": f"{type(exc).__name__}: {exc}"}

@@ -12,23 +12,29 @@ Run inside the private network namespace::
 
     tests/netns-run .venv/bin/python -m bench.weaklink --rate 600 --loss 0.01 --duration 60
     tests/netns-run .venv/bin/python -m bench.weaklink --fixed   # one encoding, no adaptation
+    tests/netns-run .venv/bin/python -m bench.weaklink --gstreamer   # the native peer
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from relay.config import CameraConfig, RelayConfig
+from relay.simulator import SimulatedCamera, SimulatorOptions
 from relay.testing.relay import RunningRelay, running_relay
 from relay.testing.slowlink import SlowLink
 from relay.video.config import LayersConfig
 
+from . import procstat
 from .glass import measure_glass
 
 LIFT_TIMEOUT_S = 15.0
@@ -47,7 +53,13 @@ async def _glass_behind(
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), warmup + duration + 60)
     if proc.returncode != 0:
-        raise RuntimeError(f"glass behind the slow link failed: {err.decode()[-2000:]}")
+        text = err.decode()
+        if "no frame in" in text:
+            # A peer that sends the slow viewer more than its link carries may never get a
+            # first frame through (GStreamer at 2 Mbit/s behind 600 kbit/s): a result.
+            reason = text.strip().splitlines()[-1]
+            return {"frames": 0, "fps": 0.0, "p50": None, "p95": None, "error": reason}
+        raise RuntimeError(f"glass behind the slow link failed: {text[-2000:]}")
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
@@ -69,70 +81,164 @@ async def _back_on_top(relay: RunningRelay, address: str) -> float | None:
     return None
 
 
+def _thread_cpu(name_prefix: str) -> float:
+    """Seconds of CPU the threads of this process named ``name_prefix``... have used."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name.startswith(name_prefix) and thread.native_id is not None:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+                utime, stime = fields.rsplit(")", 1)[1].split()[11:13]
+                total += (int(utime) + int(stime)) / procstat.CLK_TCK
+    return total
+
+
+async def _both_viewers(
+    link: SlowLink, slow_whep: str, fast_whep: str, warmup: float, duration: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    slow, fast = await asyncio.gather(
+        _glass_behind(link, slow_whep, warmup, duration),
+        measure_glass(None, "whep", fast_whep, warmup_s=warmup, duration_s=duration),
+    )
+    return slow, fast
+
+
 async def measure(
-    rate_kbit: int, loss: float, duration: float, *, warmup: float = 5.0, fixed: bool = False
+    rate_kbit: int,
+    loss: float,
+    duration: float,
+    *,
+    warmup: float = 5.0,
+    fixed: bool = False,
+    peer: str = "relay",
 ) -> dict[str, Any]:
     """Both viewers' glass-to-glass figures, the slow viewer's layers over the run, and (with
-    layers) the seconds to the top layer once the link is lifted."""
-    layers = LayersConfig(low=False, adapt=False) if fixed else LayersConfig()
-    cam = dataclasses.replace(CameraConfig(simulate=True), layers=layers)
-    cfg = RelayConfig(host="0.0.0.0", port=0, cameras=(cam,))
+    layers) the seconds to the top layer once the link is lifted.
+
+    ``peer`` "relay" (``fixed``: one encoding, no adaptation) or "gstreamer" (the native
+    comparison peer, bench/gst_whep.py: one encoder, no adaptation). ``cpu`` in the result:
+    cores used over the measured window by the camera's worker thread (decode and every
+    layer's encode) and by the whole process (which also runs the simulated camera)."""
     link = SlowLink(0).open()
     try:
         link.shape(rate_kbit, loss=loss, latency_ms=200)
-        async with running_relay(cfg, host="0.0.0.0") as relay:
-            slow_whep = f"http://{link.relay_address}:{relay.port}/cameras/default/whep"
-            seen: list[str] = []
-            trace: list[Any] = []
-            t0 = time.monotonic()
-
-            async def watch_layers() -> None:
-                while True:
-                    session = _slow_session(relay, link.viewer_address)
-                    if session is not None:
-                        q = session.track.quality()
-                        seen.append(q["layer"])
-                        trace.append(
-                            (
-                                round(time.monotonic() - t0, 1),
-                                q["layer"],
-                                q["estimate"],
-                                q["loss"],
-                                q["rtt_ms"],
-                                q["probing"],
-                                # the plain-link viewers' layers, for comparison
-                                [
-                                    o.track.quality()["layer"]
-                                    for o in relay.peers.sessions.values()
-                                    if o is not session
-                                ],
-                            )
-                        )
-                    await asyncio.sleep(1.0)
-
-            watcher = asyncio.create_task(watch_layers())
-            try:
-                slow, fast = await asyncio.gather(
-                    _glass_behind(link, slow_whep, warmup, duration),
-                    measure_glass(None, "whep", relay.whep(), warmup_s=warmup, duration_s=duration),
-                )
-            finally:
-                watcher.cancel()
-            result: dict[str, Any] = {
-                "rate_kbit": rate_kbit,
-                "loss": loss,
-                "layers": not fixed,
-                "slow": slow,
-                "fast": fast,
-                "slow_layers": {name: seen.count(name) for name in dict.fromkeys(seen)},
-                "trace": trace,
-            }
-            if not fixed:
-                # A viewer that held on: its page keeps playing while the link is lifted.
-                result["lifted_to_top_s"] = await _lifted(relay, link, slow_whep)
-            return result
+        if peer == "gstreamer":
+            return await _measure_gstreamer(link, rate_kbit, loss, duration, warmup)
+        return await _measure_relay(link, rate_kbit, loss, duration, warmup, fixed)
     finally:
         link.close()
+
+
+async def _measure_relay(
+    link: SlowLink, rate_kbit: int, loss: float, duration: float, warmup: float, fixed: bool
+) -> dict[str, Any]:
+    layers = LayersConfig(low=False, adapt=False) if fixed else LayersConfig()
+    cam = dataclasses.replace(CameraConfig(simulate=True), layers=layers)
+    cfg = RelayConfig(host="0.0.0.0", port=0, cameras=(cam,))
+    async with running_relay(cfg, host="0.0.0.0") as relay:
+        slow_whep = f"http://{link.relay_address}:{relay.port}/cameras/default/whep"
+        seen: list[str] = []
+        trace: list[Any] = []
+        cpu: dict[str, float] = {}
+        t0 = time.monotonic()
+
+        async def watch_layers() -> None:
+            started: tuple[float, float, float] | None = None
+            while True:
+                now = time.monotonic()
+                session = _slow_session(relay, link.viewer_address)
+                if session is not None:
+                    q = session.track.quality()
+                    seen.append(q["layer"])
+                    trace.append(
+                        (
+                            round(now - t0, 1),
+                            q["layer"],
+                            q["estimate"],
+                            q["loss"],
+                            q["rtt_ms"],
+                            q["probing"],
+                            # the plain-link viewers' layers, for comparison
+                            [
+                                o.track.quality()["layer"]
+                                for o in relay.peers.sessions.values()
+                                if o is not session
+                            ],
+                        )
+                    )
+                # CPU over the measured window: from the end of the warm-up on.
+                if started is None and now - t0 >= warmup + 5:
+                    started = (now, _thread_cpu("pipeline-"), time.process_time())
+                elif started is not None:
+                    span = now - started[0]
+                    cpu["worker_cores"] = round((_thread_cpu("pipeline-") - started[1]) / span, 3)
+                    cpu["process_cores"] = round((time.process_time() - started[2]) / span, 3)
+                await asyncio.sleep(1.0)
+
+        watcher = asyncio.create_task(watch_layers())
+        try:
+            slow, fast = await _both_viewers(link, slow_whep, relay.whep(), warmup, duration)
+        finally:
+            watcher.cancel()
+        result: dict[str, Any] = {
+            "peer": "relay",
+            "rate_kbit": rate_kbit,
+            "loss": loss,
+            "layers": not fixed,
+            "slow": slow,
+            "fast": fast,
+            "cpu": cpu,
+            "slow_layers": {name: seen.count(name) for name in dict.fromkeys(seen)},
+            "trace": trace,
+        }
+        if not fixed:
+            # A viewer that held on: its page keeps playing while the link is lifted.
+            result["lifted_to_top_s"] = await _lifted(relay, link, slow_whep)
+        return result
+
+
+async def _measure_gstreamer(
+    link: SlowLink, rate_kbit: int, loss: float, duration: float, warmup: float
+) -> dict[str, Any]:
+    from .run import BENCH, SYSTEM_PYTHON, free_port, wait_port
+
+    options = SimulatorOptions(control_port=0, stream_port=0)
+    async with SimulatedCamera(options) as sim:
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            SYSTEM_PYTHON, str(BENCH / "gst_whep.py"), "--camera", sim.stream_url,
+            "--host", "0.0.0.0", "--port", str(port),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            await asyncio.to_thread(wait_port, port, 30)
+            before = procstat.sample(proc.pid).cpu
+            t0 = time.monotonic()
+            slow, fast = await _both_viewers(
+                link,
+                f"http://{link.relay_address}:{port}/whep",
+                f"http://127.0.0.1:{port}/whep",
+                warmup,
+                duration,
+            )
+            cores = (procstat.sample(proc.pid).cpu - before) / (time.monotonic() - t0)
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 10)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+    return {
+        "peer": "gstreamer",
+        "rate_kbit": rate_kbit,
+        "loss": loss,
+        "layers": False,
+        "slow": slow,
+        "fast": fast,
+        "cpu": {"process_cores": round(cores, 3)},
+    }
 
 
 async def _lifted(relay: RunningRelay, link: SlowLink, whep: str) -> float | None:
@@ -168,9 +274,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds measured")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds after the first frame")
     ap.add_argument("--fixed", action="store_true", help="one encoding, no adaptation")
+    ap.add_argument("--gstreamer", action="store_true", help="the GStreamer peer instead")
     args = ap.parse_args(argv)
+    peer = "gstreamer" if args.gstreamer else "relay"
     result = asyncio.run(
-        measure(args.rate, args.loss, args.duration, warmup=args.warmup, fixed=args.fixed)
+        measure(
+            args.rate, args.loss, args.duration, warmup=args.warmup, fixed=args.fixed, peer=peer
+        )
     )
     print(json.dumps(result))
     return 0
