@@ -30,7 +30,7 @@ from .argv import config_from_argv
 from .cameras import Cameras
 from .channel import CameraChannel
 from .config import ConfigError, RelayConfig
-from .routes import api, login, ops, pages, sessions
+from .routes import api, jpeg, login, ops, pages, sessions
 from .routes.access import IDENTITY, AccessControl, access_middleware, check_rules
 from .routes.assets import WEB_PACKAGE, static_files, web_root
 from .routes.errors import error_middleware
@@ -140,6 +140,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
     WhepEndpoints(peers, resolve, cfg.default_camera, may_end, on_end).add_routes(app)
     pages.add_routes(app)
     api.add_routes(app)
+    jpeg.add_routes(app)
     ops.add_routes(app)
     login.add_routes(app)
     sessions.add_routes(app)

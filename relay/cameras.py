@@ -20,6 +20,7 @@ from .config import CameraConfig, RelayConfig
 from .control.service import CameraControl
 from .ingest.jpeg import JpegFrame
 from .ingest.stream import StreamConnection, StreamState
+from .jpegout.latest import LatestJpeg
 from .processing.service import CameraProcessing
 from .simulator import SimulatedCamera, SimulatorConfig, SimulatorOptions
 from .video.fanout import Fanout
@@ -48,6 +49,10 @@ class Camera:
         self.control: CameraControl | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = time.time()
+        # The board's JPEGs as they are, for snapshots and MJPEG clients: one reference
+        # to the newest, shared by all of them.
+        self.jpegs = LatestJpeg()
+        self.jpeg_clients = 0  # MJPEG clients now
 
     @property
     def fanout(self) -> Fanout:
@@ -105,6 +110,7 @@ class Camera:
 
     def _on_frame(self, jpeg: JpegFrame) -> None:
         self.pipeline.submit(jpeg)
+        self.jpegs.publish(jpeg.data)
         if self.control is not None:
             self.control.on_jpeg(jpeg.data, time.monotonic())
 

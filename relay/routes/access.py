@@ -120,8 +120,8 @@ class AccessControl:
     async def identify(self, request: web.Request, query_token: bool = True) -> Identity | None:
         """The request's identity; None without credentials; raises Denied for bad ones.
 
-        ``query_token``: whether ``?token=`` counts (pages only: a URL is logged, kept in
-        history and shared more readily than a header)."""
+        ``query_token``: whether ``?token=`` counts (pages and the JPEG routes only: a URL
+        is logged, kept in history and shared more readily than a header)."""
         if not self.enabled:
             request[VIA] = "open"
             return ANYONE
@@ -285,7 +285,7 @@ async def _admit(access: AccessControl, request: web.Request, rule: Rule) -> Non
         if identity is not None:
             request[IDENTITY] = identity
         return
-    identity = await access.identify(request, query_token=rule.page)
+    identity = await access.identify(request, query_token=rule.query_token)
     if identity is None:
         raise Denied(401, "credentials are needed: a bearer token, ?token= or a login")
     request[IDENTITY] = identity

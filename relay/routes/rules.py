@@ -23,13 +23,17 @@ class Rule:
     page: bool = False  # a person's page: no credentials -> the login page
     limit: str | None = None  # a per-address rate limit: "whep" | "login"
     setting: str | None = None  # governed by [auth] health / metrics: open | token | off
+    # ``?token=`` counts: pages, and the JPEG routes, whose clients (Home Assistant's MJPEG
+    # camera, NVRs) can be given a URL but no header.
+    query_token: bool = False
 
 
 PUBLIC = Rule(None)
 VIEWER = Rule(Role.VIEWER, camera=True)
 OPERATOR = Rule(Role.OPERATOR, camera=True)
 ADMIN = Rule(Role.ADMIN)
-PAGE = Rule(Role.VIEWER, camera=True, camera_query=True, page=True)
+PAGE = Rule(Role.VIEWER, camera=True, camera_query=True, page=True, query_token=True)
+JPEG = Rule(Role.VIEWER, camera=True, query_token=True)
 WHEP = Rule(Role.VIEWER, camera=True, limit="whep")
 
 RULES: MappingProxyType[tuple[str, str], Rule] = MappingProxyType(
@@ -49,6 +53,8 @@ RULES: MappingProxyType[tuple[str, str], Rule] = MappingProxyType(
         ("DELETE", "/cameras/{name}/whep/{session}"): VIEWER,
         ("PATCH", "/cameras/{name}/whep/{session}"): VIEWER,
         ("OPTIONS", "/cameras/{name}/whep/{session}"): PUBLIC,
+        ("GET", "/cameras/{name}/snapshot.jpg"): JPEG,
+        ("GET", "/cameras/{name}/stream.mjpg"): JPEG,
         ("GET", "/api/me"): Rule(Role.VIEWER),
         ("GET", "/api/cameras"): Rule(Role.VIEWER),  # lists the cameras the identity may use
         ("GET", "/api/cameras/{name}"): VIEWER,

@@ -164,6 +164,15 @@ async def test_tokens_in_the_header_and_in_the_query(sim: SimulatedCamera) -> No
         # A page with a wrong token is a person's: sent to the login page.
         async with http.get(relay.base + "/kiosk?token=wrong", allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"].startswith("/login?next=")
+        # The JPEG routes take ?token= too (their clients are given a URL, no header); the
+        # API does not.
+        snap = relay.base + "/cameras/default/snapshot.jpg"
+        async with http.get(snap + f"?token={token}") as r:
+            assert r.status == 200 and r.content_type == "image/jpeg"
+            assert (await r.read())[:2] == b"\xff\xd8"
+        assert await _status(http, snap) == 401
+        assert await _status(http, snap + "?token=wrong") == 401
+        assert await _status(http, api + f"?token={token}") == 401
 
 
 @pytest.mark.network
