@@ -8,16 +8,16 @@ run on, so the receiver sees one stream changing size). Frames above the rung's 
 layer are left out for it. A viewer whose socket queue still holds data when a frame comes
 gets no frame until the next keyframe: what it cannot take is dropped, never queued.
 
-A viewer being probed gets its padding from a timer every ``PAD_TICK`` seconds while any
-probe runs, not with its frames: sent with frames, a 5 fps camera's half-rate rung (a frame
-each 400 ms) could not pad to the top rung's rate, and its viewer stayed low, re-probing
-every two seconds, for good. Paced, padding is also a rate rather than bursts, which is
-what a bottleneck's queue sees of a real stream.
+A viewer being probed gets its padding right after each picture, the frames it skips
+included, for the time since its last: behind the frame's packets in a bottleneck's
+queue, where it is dropped first. Paced by a 20 ms timer instead, padding filled the queue
+between frames and the next frame's packets were dropped: an aiortc viewer behind
+1 Mbit/s froze for 10 s twice in 40 s. Sent only with the viewer's own frames, a 5 fps
+camera's half-rate rung (a frame each 400 ms) could not pad to the top rung's rate.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 64 * 1024  # bytes in a viewer's socket queue past which its frames are dropped
-PAD_TICK = 0.02  # seconds between padding sends while a probe runs (a pacer's interval)
-PAD_INTERVAL_MAX = 0.1  # a late timer sends at most this many seconds' worth at once
+# Padding goes with pictures: at most this many seconds' worth each (a 5 fps camera's
+# pictures come every 200 ms; after a stall, no second's worth at once).
+PAD_INTERVAL_MAX = 0.25
 
 
 class PacketSource(Protocol):
@@ -74,7 +75,6 @@ class RtpBroadcast:
         self._source = source
         self._viewers: list[_Viewer] = []
         self._turn = 0
-        self._padding: asyncio.TimerHandle | None = None
         self.frames = 0
         self.dropped = 0  # frames left out for a viewer whose socket queue was full
 
@@ -92,9 +92,6 @@ class RtpBroadcast:
         self._viewers = [v for v in self._viewers if v.writer is not writer]
         if not self._viewers:
             self._source.remove_sink(self)
-            if self._padding is not None:
-                self._padding.cancel()
-                self._padding = None
 
     def wanted_layers(self) -> set[int]:
         wanted: set[int] = set()
@@ -127,6 +124,8 @@ class RtpBroadcast:
         for v in viewers[self._turn :] + viewers[: self._turn]:
             try:
                 alive = self._serve(v, by_layer, payloads, timestamp, ntp, now)
+                if alive:
+                    self._pad(v, now, ntp)
             except Exception:
                 # A fault in one viewer's path ends that viewer, not the others' frames.
                 log.exception("viewer ssrc %d: sending failed; it is dropped", v.writer.ssrc)
@@ -135,35 +134,19 @@ class RtpBroadcast:
                 dead.append(v.writer)
         for writer in dead:
             self.remove(writer)
-        if self._padding is None and any(v.track.adaptation.probing for v in self._viewers):
-            self._padding = asyncio.get_running_loop().call_later(PAD_TICK, self._pad)
 
-    def _pad(self) -> None:
-        """Padding for each viewer being probed, for the time since its last; again in
-        ``PAD_TICK`` while any probe runs."""
-        self._padding = None
-        now = time.monotonic()
-        ntp = current_ntp_time()
-        probing = False
-        for v in self._viewers:
-            adaptation = v.track.adaptation
-            pad = adaptation.padding(now)
-            if not pad:
-                v.last_padded = 0.0
-                continue
-            probing = True
-            if v.writer.backlog() > MAX_BACKLOG:
-                continue  # its socket is full already: padding would only queue
-            interval = min(now - v.last_padded, PAD_INTERVAL_MAX) if v.last_padded else PAD_TICK
-            v.last_padded = now
-            try:
-                sent = v.writer.pad(int(pad * interval / 8), ntp)
-            except Exception:  # its path is failing: its frames' send will drop it
-                log.exception("viewer ssrc %d: padding failed", v.writer.ssrc)
-                continue
-            adaptation.on_sent(0, sent, now)
-        if probing and self._viewers:
-            self._padding = asyncio.get_running_loop().call_later(PAD_TICK, self._pad)
+    def _pad(self, v: _Viewer, now: float, ntp: int) -> None:
+        """Padding for a viewer being probed, for the time since its last."""
+        adaptation = v.track.adaptation
+        pad = adaptation.padding(now)
+        if not pad:
+            v.last_padded = 0.0
+            return
+        if v.writer.backlog() > MAX_BACKLOG:
+            return  # its socket is full already: padding would only queue
+        interval = min(now - v.last_padded, PAD_INTERVAL_MAX) if v.last_padded else 0.04
+        v.last_padded = now
+        adaptation.on_sent(0, v.writer.pad(int(pad * interval / 8), ntp), now)
 
     def _serve(
         self,

@@ -25,12 +25,16 @@ async def test_data_saver_moves_a_viewer_to_the_low_layer_and_back(
         assert reply["ok"] and reply["layer"] == "full" and reply["limit"] == "auto"
         assert reply["layers"] == ["full", "low", "low-half-rate"]
 
+        # From here on: the viewer passed through "low" on its way up, as it started.
+        since = len(v.messages)
         reply = await v.request({"op": "quality", "limit": "low"})
         assert reply["ok"] and reply["limit"] == "low" and reply["target"] == "low"
         low = await v.wait_frames(5, timeout=10, where=lambda f: f.width == 400)
         assert all((f.width, f.height) == (400, 300) and f.counter >= 0 for f in low)
         pushed = await v.wait_message(
-            lambda m: m.get("kind") == "quality" and m.get("layer") == "low", timeout=5
+            lambda m: m.get("kind") == "quality" and m.get("layer") == "low",
+            timeout=5,
+            start=since,
         )
         assert pushed["width"] == 400 and pushed["limit"] == "low"
         # Only the layer someone receives runs: the full-size encoder stops.
