@@ -28,6 +28,8 @@ from .video.pipeline import CameraPipeline
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_KEEP = 30.0  # seconds the pipeline keeps making pictures after a snapshot request
+
 
 class Camera:
     """One camera's whole life in the relay."""
@@ -49,10 +51,15 @@ class Camera:
         self.control: CameraControl | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = time.time()
-        # The board's JPEGs as they are, for snapshots and MJPEG clients: one reference
-        # to the newest, shared by all of them.
-        self.jpegs = LatestJpeg()
+        # For MJPEG clients and snapshots, one reference to the newest picture shared by
+        # all of them: the board's JPEG as it is, or, when a processor changes the picture
+        # or the camera is away, the pipeline's picture encoded once (while one is there).
+        self.jpegs = LatestJpeg()  # what MJPEG clients see, the placeholder included
+        self.stills = LatestJpeg()  # camera pictures only: snapshots
         self.jpeg_clients = 0  # MJPEG clients now
+        self._snapshots_until = 0.0
+        pipeline.pictures_wanted = self._pictures_wanted
+        pipeline.on_picture = self._on_picture
 
     @property
     def fanout(self) -> Fanout:
@@ -110,9 +117,24 @@ class Camera:
 
     def _on_frame(self, jpeg: JpegFrame) -> None:
         self.pipeline.submit(jpeg)
-        self.jpegs.publish(jpeg.data)
+        if self.pipeline.processor is None:
+            self.jpegs.publish(jpeg.data)
+            self.stills.publish(jpeg.data)
         if self.control is not None:
             self.control.on_jpeg(jpeg.data, time.monotonic())
+
+    def want_snapshots(self) -> None:
+        """A snapshot was asked for: keep the pipeline's pictures coming for a while (an
+        NVR polls every few seconds)."""
+        self._snapshots_until = time.monotonic() + SNAPSHOT_KEEP
+
+    def _pictures_wanted(self) -> bool:
+        return self.jpeg_clients > 0 or time.monotonic() < self._snapshots_until
+
+    def _on_picture(self, jpeg: bytes, live: bool) -> None:
+        self.jpegs.publish(jpeg)
+        if live:
+            self.stills.publish(jpeg)
 
     def _on_state(self, state: StreamState) -> None:
         log.info("camera %s: %s", self.name, "online" if state.connected else "offline")

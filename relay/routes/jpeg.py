@@ -50,10 +50,12 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
         max_age = parse_max_age(request.query.get("max_age"), SNAPSHOT_MAX_AGE)
     except ValueError as exc:
         return json_error(400, "invalid", str(exc))
-    still = cam.jpegs.still
+    cam.want_snapshots()
+    still = cam.stills.still
     if still is None or still.age() > max_age:
-        # A camera that is connecting sends its first JPEG within a moment.
-        still = await cam.jpegs.newer(still.seq if still else 0, SNAPSHOT_WAIT) or still
+        # A camera that is connecting sends its first JPEG within a moment (and a
+        # processed picture takes a frame to start).
+        still = await cam.stills.newer(still.seq if still else 0, SNAPSHOT_WAIT) or still
     if still is None:
         return json_error(503, "no_frame", f"camera {cam.name!r} has sent no frame yet")
     age = still.age()
@@ -99,7 +101,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         while True:
             still = await cam.jpegs.newer(seq, IDLE_WAIT)
             if still is None:
-                continue  # the camera is away; its next JPEG follows at once
+                continue  # nothing new (the placeholder comes while the camera is away)
             wait = cap.wait(time.monotonic())
             if wait:
                 await asyncio.sleep(wait)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import av
 import numpy as np
+import simplejpeg
 
 from ..common.stats import LatencyRecorder, RateMeter
 from ..ingest.jpeg import JpegFrame
@@ -82,6 +83,7 @@ class _WorkResult:
     decoded: float
     encoded: float
     processing: float = 0.0  # seconds of it in the processor chain (part of decoded - started)
+    jpeg: bytes | None = None  # the picture as a JPEG, for JPEG clients (see pictures_wanted)
 
 
 @dataclass
@@ -145,6 +147,13 @@ class CameraPipeline:
         self._lost_at: float | None = None  # monotonic time the connection last closed
         self._unshown: JpegFrame | None = None  # newest JPEG dropped while nobody watched
         self.away = False
+        # JPEG clients (snapshots, MJPEG) of what this pipeline makes of a frame: the
+        # processed picture, the placeholder. Asked per frame; each picture is encoded
+        # once for all of them, and only while one is there (the board's own JPEGs are
+        # served without the pipeline when no processor changes the picture).
+        self.pictures_wanted: Callable[[], bool] = lambda: False
+        self.on_picture: Callable[[bytes, bool], None] = lambda jpeg, live: None
+        self.picture_quality = 85
 
     @property
     def mark_placeholders(self) -> bool:
@@ -182,12 +191,13 @@ class CameraPipeline:
             if waiting is not None:
                 return waiting
             wait = self._placeholder_wait(time.monotonic())
-            if wait <= 0 and self.fanout.viewers > 0:
+            watched = self.fanout.viewers > 0 or self.pictures_wanted()
+            if wait <= 0 and watched:
                 return None
             try:
                 # Without viewers, still wake up now and then: one may join while the
                 # camera is away, and must get placeholders.
-                async with asyncio.timeout(wait if self.fanout.viewers else max(wait, period)):
+                async with asyncio.timeout(wait if watched else max(wait, period)):
                     jpeg = await self._slot.take()
             except TimeoutError:
                 continue
@@ -242,7 +252,8 @@ class CameraPipeline:
                 self._note_received(jpeg)
                 # Back from away: the whole picture changes, a keyframe says it best.
                 plan = self._plan(time.monotonic(), self.away)
-                if not plan:
+                picture = self.processor is not None and self.pictures_wanted()
+                if not plan and not picture:
                     # Nobody to send to: skip the work, restart with a keyframe later.
                     self.stats.dropped_idle += 1
                     self._unshown = jpeg
@@ -251,7 +262,9 @@ class CameraPipeline:
                 self._unshown = None
                 pts = self._pts(jpeg.received)
                 try:
-                    result = await loop.run_in_executor(self._executor, self._work, jpeg, pts, plan)
+                    result = await loop.run_in_executor(
+                        self._executor, self._work, jpeg, pts, plan, picture
+                    )
                 except Exception:
                     log.exception("camera %s: frame %d failed", self.name, jpeg.seq)
                     self.stats.dropped_error += 1
@@ -280,13 +293,14 @@ class CameraPipeline:
         connected, attempts = self.link()
         info = AwayInfo(connected=connected, attempt=attempts, since=self._last_wall)
         plan = self._plan(now, first)
-        if not plan:
+        picture = self.pictures_wanted()
+        if not plan and not picture:
             return
         pts = self._pts(time.perf_counter())
         unshown, self._unshown = self._unshown, None
         try:
             result = await loop.run_in_executor(
-                self._executor, self._work_placeholder, info, unshown, pts, plan
+                self._executor, self._work_placeholder, info, unshown, pts, plan, picture
             )
         except Exception:
             log.exception("camera %s: placeholder frame failed", self.name)
@@ -328,8 +342,14 @@ class CameraPipeline:
             )
         return outputs
 
+    def _jpeg(self, bgr: np.ndarray) -> bytes:
+        """Worker thread: one picture as a JPEG for the JPEG clients."""
+        return simplejpeg.encode_jpeg(
+            np.ascontiguousarray(bgr), quality=self.picture_quality, colorspace="BGR"
+        )
+
     def _work(
-        self, jpeg: JpegFrame, pts: int, plan: list[tuple[Layer, bool]]
+        self, jpeg: JpegFrame, pts: int, plan: list[tuple[Layer, bool]], picture: bool = False
     ) -> _WorkResult | None:
         """Runs in the camera's worker thread; touches nothing the loop uses."""
         t0 = time.perf_counter()
@@ -351,10 +371,16 @@ class CameraPipeline:
         outputs = self._encode_layers(frame, pts, plan)
         t2 = time.perf_counter()
         self._placeholder.remember(bgr)
-        return _WorkResult(outputs, t0, t1, t2, processing)
+        picture_jpeg = self._jpeg(bgr) if picture else None
+        return _WorkResult(outputs, t0, t1, t2, processing, picture_jpeg)
 
     def _work_placeholder(
-        self, info: AwayInfo, unshown: JpegFrame | None, pts: int, plan: list[tuple[Layer, bool]]
+        self,
+        info: AwayInfo,
+        unshown: JpegFrame | None,
+        pts: int,
+        plan: list[tuple[Layer, bool]],
+        picture: bool = False,
     ) -> _WorkResult:
         """Worker thread: encode one placeholder frame, the same size as the last frame."""
         t0 = time.perf_counter()
@@ -365,11 +391,12 @@ class CameraPipeline:
         top = self.layers[0].encoder
         if not self._placeholder.has_frame and top.size is not None:
             self._placeholder.default_size = top.size
-        frame = bgr_to_yuv420(self._placeholder.render(info))
+        bgr = self._placeholder.render(info)
+        frame = bgr_to_yuv420(bgr)
         t1 = time.perf_counter()
         outputs = self._encode_layers(frame, pts, plan)
         t2 = time.perf_counter()
-        return _WorkResult(outputs, t0, t1, t2)
+        return _WorkResult(outputs, t0, t1, t2, jpeg=self._jpeg(bgr) if picture else None)
 
     def _publish(self, jpeg: JpegFrame | None, result: _WorkResult) -> None:
         """Send an encoded frame to the viewers; ``jpeg`` is None for a placeholder."""
@@ -382,6 +409,8 @@ class CameraPipeline:
                 stats.process.add(result.processing)
             stats.encode.add(result.encoded - result.decoded)
             stats.to_encoded.add(result.encoded - jpeg.received)
+        if result.jpeg is not None:
+            self.on_picture(result.jpeg, jpeg is not None)
         if not any(out.packets for out in result.outputs):
             return
         if jpeg is not None:

@@ -191,3 +191,60 @@ async def test_ffmpeg_reads_and_decodes_it(relay: RunningRelay, path: str) -> No
     assert proc.returncode == 0 and not err.strip(), err.decode()
     lines = [x for x in out.decode().splitlines() if x and not x.startswith("#")]
     assert len(lines) == int(frames), out.decode()
+
+
+def _chroma(jpeg: bytes) -> float:
+    """Mean spread between the colour channels: 0 for a grey picture."""
+    rgb = simplejpeg.decode_jpeg(jpeg).astype(np.int16)
+    return float(np.abs(rgb[:, :, 0] - rgb[:, :, 2]).mean())
+
+
+async def test_a_processor_that_changes_the_picture_is_what_jpeg_clients_get(
+    relay: RunningRelay, http
+) -> None:
+    url = relay.base + "/cameras/default/stream.mjpg"
+    async with http.get(url) as r:
+        raw = await _parts(r, 3)
+    assert all(_chroma(p) > 5 for p in raw)  # the simulator's scene is in colour
+    async with http.put(
+        relay.base + "/api/cameras/default/processors", json=[{"name": "grayscale"}]
+    ) as r:
+        assert r.status == 200, await r.text()
+    async with http.get(url) as r:
+        await _parts(r, 5)  # what was published before the chain took over
+        grey = await _parts(r, 10)
+    assert all(_chroma(p) < 2 for p in grey), [_chroma(p) for p in grey]
+    counters = [_code(p)[3] for p in grey]
+    assert counters == sorted(counters) and counters[-1] > counters[0] >= 0
+    async with http.get(relay.base + "/cameras/default/snapshot.jpg") as r:
+        assert r.status == 200
+        snap = await r.read()
+    assert _chroma(snap) < 2 and _code(snap)[:2] == (800, 600)
+
+
+async def test_an_mjpeg_client_sees_the_placeholder_while_the_camera_is_away(
+    relay: RunningRelay,
+) -> None:
+    from relay.video.placeholder import is_placeholder
+
+    cam = relay.camera()
+    assert cam.simulator is not None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        async with http.get(relay.base + "/cameras/default/stream.mjpg") as r:
+            live = await _parts(r, 3)
+            assert not any(is_placeholder(_code(p)[2:]) for p in live)
+            await cam.simulator.stop()
+            away = []
+            for _ in range(40):  # bounded: about 10 s of placeholders at 4 fps
+                (p,) = await _parts(r, 1)
+                if is_placeholder(_code(p)[2:]):
+                    away.append(p)
+                    if len(away) == 3:
+                        break
+            assert len(away) == 3
+            assert {_code(p)[:2] for p in away} == {(800, 600)}
+        # Snapshots never show the placeholder: they say the camera is offline.
+        await asyncio.sleep(1.0)  # the last live frame is over a second old
+        async with http.get(relay.base + "/cameras/default/snapshot.jpg?max_age=1") as r:
+            assert r.status == 503
+            assert "offline" in (await r.json())["message"]
