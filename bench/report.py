@@ -240,6 +240,30 @@ def _access_rows(access: dict[str, Any] | None) -> list[str]:
     return [*rows, ""]
 
 
+def _mjpeg_rows(m: dict[str, Any] | None) -> list[str]:
+    if not m:
+        return []
+    rows = ["## MJPEG re-serving", ""]
+    if "error" in m:
+        return [*rows, f"Not measured: {m['error']}.", ""]
+    rows += [
+        "The relay (its own process) reading a separate simulated board at SVGA 25 fps, with"
+        " 1 and with 50 clients of `stream.mjpg` and a snapshot every 0.2 s"
+        " (`bench/mjpeg_out.py`). Target: at most 0.0005 cores per further client.",
+        "",
+        "| clients | relay (cores) | of which kernel | snapshot p50 / p95 (ms) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key in ("one", "many"):
+        r = m[key]
+        rows.append(
+            f"| {r['clients']} | {_fmt(r['relay_cores'], 4)} | {_fmt(r['relay_system_cores'], 4)}"
+            f" | {_fmt(r['snapshot_p50_ms'])} / {_fmt(r['snapshot_p95_ms'])} |"
+        )
+    rows += ["", f"Per further client: {m['per_further_client_cores']} cores.", ""]
+    return rows
+
+
 def _turn_rows(turn: dict[str, Any] | None) -> list[str]:
     if not turn:
         return []
@@ -389,6 +413,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
             ]
     lines += _access_rows(results.get("access"))
     lines += _turn_rows(results.get("turn"))
+    lines += _mjpeg_rows(results.get("mjpeg_out"))
     lines += _weaklink_rows(results.get("weaklink"))
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"

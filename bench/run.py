@@ -35,7 +35,7 @@ from typing import Any
 
 from relay.testing.browser import launch_chromium
 
-from . import access, procstat, turn, weaklink
+from . import access, mjpeg_out, procstat, turn, weaklink
 from .glass import BROWSER_MODES, measure_glass
 from .report import write_report
 
@@ -521,6 +521,11 @@ def main(argv: list[str]) -> int:
                 )
             except Exception as exc:
                 results["weaklink"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+        print("relay: CPU per MJPEG client, 1 and 50 clients", flush=True)
+        try:
+            results["mjpeg_out"] = mjpeg_out.measure(8.0 if quick else 20.0)
+        except Exception as exc:
+            results["mjpeg_out"] = {"error": f"{type(exc).__name__}: {exc}"}
         for size in ["QVGA", "SVGA"] if quick else ["QVGA", "SVGA", "UXGA"]:
             print(f"relay stages at {size}", flush=True)
             results["stages"].append(asyncio.run(stages_for(size, 5 if quick else 15)))

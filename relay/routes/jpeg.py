@@ -20,12 +20,11 @@ from aiohttp import web
 from signaling.whep import json_error
 
 from ..cameras import Camera
-from ..jpegout.multipart import CONTENT_TYPE, RateCap, parse_fps, parse_max_age, part
+from ..jpegout.multipart import CONTENT_TYPE, RateCap, parse_fps, parse_max_age
 from .keys import CAMERAS
 
 SNAPSHOT_MAX_AGE = 5.0  # seconds: an older JPEG is not "the camera now" (default ?max_age=)
 SNAPSHOT_WAIT = 2.0  # seconds a snapshot waits for a first JPEG (a camera just connecting)
-IDLE_WAIT = 5.0  # seconds an MJPEG client waits for a JPEG before checking the camera again
 # What may wait for a slow MJPEG client in its socket and its transport: about a frame
 # (SVGA is 40 KB). The kernel's own send buffer grows to megabytes, 100 frames of seconds-
 # old picture; at 64 KB a client reading twice a second was 3.5 s behind, at this 2 s
@@ -99,14 +98,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         seq = 0
         while True:
-            still = await cam.jpegs.newer(seq, IDLE_WAIT)
+            # No timeout: a picture comes at least 4 times a second (the placeholder while
+            # the camera is away), and the write after it notices a client gone.
+            still = await cam.jpegs.newer(seq, None)
             if still is None:
-                continue  # nothing new (the placeholder comes while the camera is away)
+                continue
             wait = cap.wait(time.monotonic())
             if wait:
                 await asyncio.sleep(wait)
                 still = cam.jpegs.still or still  # the newest, after the wait
-            await resp.write(part(still.data))
+            await resp.write(still.part)
             cap.sent(time.monotonic())
             seq = still.seq
     except ConnectionError:

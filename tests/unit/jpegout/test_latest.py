@@ -25,3 +25,16 @@ async def test_a_timeout_answers_none_and_leaves_the_others_waiting() -> None:
     assert await latest.newer(0, 0.01) is None
     still = latest.publish(b"x")
     assert await patient is still
+
+
+async def test_a_cancelled_waiter_leaves_the_others_and_is_forgotten() -> None:
+    latest = LatestJpeg()
+    gone = asyncio.create_task(latest.newer(0, None))
+    stays = asyncio.create_task(latest.newer(0, None))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    assert gone.cancelled()
+    still = latest.publish(b"y")
+    assert await stays is still
+    assert latest._waiters == []
