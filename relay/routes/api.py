@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..processing.chain import RequestError
 from ..processing.config import ProcessorConfig
 from .access import IDENTITY
 from .keys import ACCESS, CAMERAS, PEERS
+from .lookup import camera_or_404
 
 # HTTP status for each error code of the control protocol.
 CONTROL_HTTP_STATUS = MappingProxyType(
@@ -32,17 +32,6 @@ CONTROL_HTTP_STATUS = MappingProxyType(
         "timeout": 504,
     }
 )
-
-
-def _camera_or_404(request: web.Request) -> Camera:
-    name = request.match_info["name"]
-    cam = request.app[CAMERAS].get(name)
-    if cam is None:
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": "not_found", "message": f"no camera named {name!r}"}),
-            content_type="application/json",
-        )
-    return cam
 
 
 def _camera_info(request: web.Request, cam: Camera) -> dict[str, Any]:
@@ -69,7 +58,7 @@ async def api_cameras(request: web.Request) -> web.Response:
 
 
 async def api_camera(request: web.Request) -> web.Response:
-    return web.json_response(_camera_info(request, _camera_or_404(request)))
+    return web.json_response(_camera_info(request, camera_or_404(request)))
 
 
 async def api_control(request: web.Request) -> web.Response:
@@ -78,7 +67,7 @@ async def api_control(request: web.Request) -> web.Response:
     The body is ``{"var": ..., "val": ...}`` (``op`` defaults to ``set``) or ``{"op": "get"}``;
     ``id`` is optional and echoed. The reply is the data channel's reply.
     """
-    cam = _camera_or_404(request)
+    cam = camera_or_404(request)
     if cam.control is None:
         return json_error(503, "not_ready", f"camera {cam.name!r} has no control server")
     try:
@@ -119,7 +108,7 @@ async def _json_body(request: web.Request, limit: int = 64 * 1024) -> Any:
 
 async def api_processors(request: web.Request) -> web.Response:
     """``GET /api/cameras/{name}/processors``: the chain, what may be added, recent events."""
-    proc = _camera_or_404(request).processing
+    proc = camera_or_404(request).processing
     return web.json_response(
         {
             "processors": proc.describe(),
@@ -131,7 +120,7 @@ async def api_processors(request: web.Request) -> web.Response:
 
 async def api_processors_request(request: web.Request) -> web.Response:
     """``POST /api/cameras/{name}/processors``: one data channel request (``action`` ...)."""
-    cam = _camera_or_404(request)
+    cam = camera_or_404(request)
     proc = cam.processing
     try:
         data = await _json_body(request)
@@ -148,7 +137,7 @@ async def api_processors_request(request: web.Request) -> web.Response:
 
 async def api_processors_replace(request: web.Request) -> web.Response:
     """``PUT /api/cameras/{name}/processors``: a new chain, ``[{name, id?, enabled?, params?}]``."""
-    cam = _camera_or_404(request)
+    cam = camera_or_404(request)
     proc = cam.processing
     try:
         data = await _json_body(request)

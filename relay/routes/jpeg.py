@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import time
 
@@ -19,9 +18,8 @@ from aiohttp import web
 
 from signaling.whep import json_error
 
-from ..cameras import Camera
 from ..jpegout.multipart import CONTENT_TYPE, RateCap, parse_fps, parse_max_age
-from .keys import CAMERAS
+from .lookup import camera_or_404
 
 SNAPSHOT_MAX_AGE = 5.0  # seconds: an older JPEG is not "the camera now" (default ?max_age=)
 SNAPSHOT_WAIT = 2.0  # seconds a snapshot waits for a first JPEG (a camera just connecting)
@@ -32,19 +30,8 @@ SNAPSHOT_WAIT = 2.0  # seconds a snapshot waits for a first JPEG (a camera just 
 SEND_BUFFER = 16 * 1024
 
 
-def _camera(request: web.Request) -> Camera:
-    name = request.match_info["name"]
-    cam = request.app[CAMERAS].get(name)
-    if cam is None:
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": "not_found", "message": f"no camera named {name!r}"}),
-            content_type="application/json",
-        )
-    return cam
-
-
 async def snapshot(request: web.Request) -> web.StreamResponse:
-    cam = _camera(request)
+    cam = camera_or_404(request)
     try:
         max_age = parse_max_age(request.query.get("max_age"), SNAPSHOT_MAX_AGE)
     except ValueError as exc:
@@ -74,7 +61,7 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    cam = _camera(request)
+    cam = camera_or_404(request)
     try:
         cap = RateCap(parse_fps(request.query.get("fps")))
     except ValueError as exc:
