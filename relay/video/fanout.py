@@ -238,18 +238,25 @@ class Fanout:
         return int((top.bitrate or top.configured_bitrate) * layer.encoder.share)
 
     def _bitrate(self, layer: int, temporal: int, now: float) -> int | None:
-        total, seen = 0, False
+        """Bits per second of the layer up to ``temporal`` over the last RATE_WINDOW, or
+        over the time it has run when that is shorter: a layer that had just started read
+        as 67 kbit/s instead of 320, and a viewer behind 300 kbit/s was started on it."""
+        total, oldest = 0, None
         for t in range(temporal + 1):
             samples = self._sizes.get((layer, t))
             if not samples:
                 continue
             _trim(samples, now)
             if samples:
-                seen = True
                 total += sum(n for _, n in samples)
-        if not seen:
+                first = samples[0][0]
+                oldest = first if oldest is None else min(oldest, first)
+        if oldest is None:
             return None
-        return int(total * 8 / RATE_WINDOW)
+        span = now - oldest
+        if span < RATE_WINDOW / 4:
+            return None  # too few frames to say: planned from the configuration instead
+        return int(total * 8 / min(span + 1 / 25, RATE_WINDOW))
 
     def _measure(self, frame: EncodedFrame, now: float) -> None:
         key = (frame.layer, frame.temporal)
