@@ -6,20 +6,41 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+# Histogram bucket bounds (seconds) for Prometheus: from a small frame's decode to a
+# board's stalled control request.
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
 
 @dataclass
 class LatencyRecorder:
-    """Keeps the most recent samples (seconds) so percentiles describe the present."""
+    """Keeps the most recent samples (seconds) so percentiles describe the present, and a
+    histogram of all of them (for Prometheus, which wants counts since the start)."""
 
     size: int = 2048
     count: int = 0
+    total: float = 0.0  # seconds, all samples
     _samples: deque[float] = field(default_factory=deque, repr=False)
+    _buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS), repr=False)
 
     def add(self, seconds: float) -> None:
         self.count += 1
+        self.total += seconds
         self._samples.append(seconds)
         if len(self._samples) > self.size:
             self._samples.popleft()
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                self._buckets[i] += 1
+                break
+
+    def histogram(self) -> tuple[list[tuple[str, int]], float]:
+        """Cumulative ``(le, count)`` buckets, ``+Inf`` last, and the sum of seconds."""
+        out, running = [], 0
+        for bound, n in zip(BUCKETS, self._buckets, strict=True):
+            running += n
+            out.append((repr(bound), running))
+        out.append(("+Inf", self.count))
+        return out, self.total
 
     def percentile(self, q: float) -> float | None:
         if not self._samples:
@@ -42,6 +63,8 @@ class LatencyRecorder:
     def clear(self) -> None:
         self._samples.clear()
         self.count = 0
+        self.total = 0.0
+        self._buckets = [0] * len(BUCKETS)
 
 
 @dataclass

@@ -53,6 +53,7 @@ class CameraControl:
         self.applied: dict[str, int] = {}  # values /status never reports (vflip)
         self.learner = FramesizeLearner(settle)
         self.set_latency = LatencyRecorder()  # request in -> outcome, for sets
+        self.outcomes: dict[str, int] = {}  # requests answered, by "ok" or error code
         self._stream_connected = stream_connected or (lambda: False)
         self._subscribers = Subscribers(f"camera {name}: control")
         self._push_handle: asyncio.Handle | None = None
@@ -76,6 +77,12 @@ class CameraControl:
 
     async def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
         """Answer one request object (``op`` get or set); the caller adds the id."""
+        reply = await self._answer(message)
+        outcome = "ok" if reply.get("ok") else str(reply.get("error", "error"))
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        return reply
+
+    async def _answer(self, message: Mapping[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
         try:
             request = parse_request(message, self.board_view())

@@ -56,6 +56,10 @@ class StageTimer:
         with self._lock:
             return self._latency.summary_ms()
 
+    def histogram(self) -> tuple[list[tuple[str, int]], float]:
+        with self._lock:
+            return self._latency.histogram()
+
     def clear(self) -> None:
         with self._lock:
             self._latency.clear()

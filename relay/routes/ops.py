@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ..processing.metrics import metrics_text
+from ..metrics.collector import registry_for
 from .keys import CAMERAS, PEERS
+
+REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """``GET /metrics``: Prometheus text format."""
-    cams = request.app[CAMERAS].by_name.values()
+    """``GET /metrics``: Prometheus text format, made by the official client library."""
+    body = generate_latest(request.app[REGISTRY])
     return web.Response(
-        text=metrics_text(c.processing for c in cams),
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
+        body=body,
+        headers={"Content-Type": CONTENT_TYPE_LATEST, "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -45,6 +46,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    peers = app[PEERS]
+    app[REGISTRY] = registry_for(lambda: app[CAMERAS].by_name.values(), peers.count)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -1,0 +1,1 @@
+"""Prometheus metrics of the whole relay, read from what each part already counts."""
