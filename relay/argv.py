@@ -33,6 +33,7 @@ def relay_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
     p.add_argument("--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    p.add_argument("--log-format", help="text (default) or json: one JSON object per line")
     return p
 
 
@@ -46,6 +47,7 @@ def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> RelayConfig
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_format=args.log_format,
     )
     return config_mod.from_environment(cfg, env)
 

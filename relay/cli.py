@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import ifaddr
 from aiohttp import web
 
+from . import logs
 from .app import create_app
 from .argv import load_config, relay_parser
 from .config import ConfigError, RelayConfig
@@ -140,12 +141,14 @@ async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> No
 CHATTY_LIBRARIES = ("aioice", "aiortc", "aiohttp.access")
 
 
-def configure_logging(level: str) -> None:
-    """The relay's own log at ``level``; the libraries' at WARNING unless DEBUG is asked for."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger().setLevel(level.upper())  # also when handlers were already set up
+def configure_logging(level: str, kind: str = "text") -> None:
+    """The relay's own log at ``level``; the libraries' at WARNING unless DEBUG is asked for.
+    ``kind``: "text" or "json" (one JSON object per line)."""
+    logging.basicConfig(level=level.upper())
+    root = logging.getLogger()
+    root.setLevel(level.upper())  # also when handlers were already set up
+    for handler in root.handlers:
+        handler.setFormatter(logs.formatter(kind))
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
@@ -167,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"esp32-relay: {exc}", file=sys.stderr)
         return 2
-    configure_logging(cfg.log_level)
+    configure_logging(cfg.log_level, cfg.log_format)
     try:
         asyncio.run(serve(cfg, lambda: load_config(args, dict(os.environ))))
     except ConfigError as exc:

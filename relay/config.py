@@ -83,6 +83,7 @@ class RelayConfig:
     host: str = "0.0.0.0"
     port: int = 8080
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
     cameras: tuple[CameraConfig, ...] = (CameraConfig(simulate=True),)
     # No STUN or TURN server by default: on a LAN they only delay gathering, and a relay
     # should not talk to the internet unless told to.
@@ -327,6 +328,7 @@ def with_overrides(
     host: str | None = None,
     port: int | None = None,
     log_level: str | None = None,
+    log_format: str | None = None,
 ) -> RelayConfig:
     """Apply command-line flags: they set the first (default) camera and the listener."""
     first = cfg.cameras[0]
@@ -341,12 +343,15 @@ def with_overrides(
         cfg = replace(cfg, port=port)
     if log_level is not None:
         cfg = replace(cfg, log_level=log_level)
+    if log_format is not None:
+        cfg = replace(cfg, log_format=log_format)
     validate(cfg)
     return cfg
 
 
 def from_environment(cfg: RelayConfig, env: Mapping[str, str]) -> RelayConfig:
-    """``ESP32_RELAY_CAMERA``, ``_CONTROL``, ``_HOST``, ``_PORT``, ``_LOG_LEVEL`` override all."""
+    """``ESP32_RELAY_CAMERA``, ``_CONTROL``, ``_HOST``, ``_PORT``, ``_LOG_LEVEL``,
+    ``_LOG_FORMAT`` override all."""
     port = env.get("ESP32_RELAY_PORT")
     try:
         port_n = int(port) if port else None
@@ -359,6 +364,7 @@ def from_environment(cfg: RelayConfig, env: Mapping[str, str]) -> RelayConfig:
         host=env.get("ESP32_RELAY_HOST") or None,
         port=port_n,
         log_level=env.get("ESP32_RELAY_LOG_LEVEL") or None,
+        log_format=env.get("ESP32_RELAY_LOG_FORMAT") or None,
     )
 
 
@@ -402,6 +408,8 @@ def validate(cfg: RelayConfig) -> None:
             _validate_processors(cam)
     if cfg.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"unknown log level {cfg.log_level!r}")
+    if cfg.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format must be 'text' or 'json', got {cfg.log_format!r}")
     problems = cfg.ice.problems() + cfg.tls.problems()
     if problems:
         raise ConfigError("; ".join(problems))
