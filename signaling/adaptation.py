@@ -120,6 +120,9 @@ class Adaptation:
     probes: int = 0
     probes_failed: int = 0
     probe_failure: str | None = None  # why the last failed probe failed
+    # Climbing from the start rung, with no sign yet of what the link carries: the viewer
+    # is low because it is new, not because its link holds it there (the kiosk's badge).
+    starting: bool = False
     _lost: int = 0  # media packets NACKed (each once), ever
     _window: deque[tuple[float, int, int]] = field(default_factory=deque)  # (t, sent, lost)
     _sent: int = 0  # media packets sent, ever
@@ -151,6 +154,7 @@ class Adaptation:
                 break
         self.rung = max(start, self.ceiling)
         self._first_probe = self.rung > self.ceiling
+        self.starting = self._first_probe
         self._next_probe = now + self.cfg.start_wait
         return self.rung
 
@@ -307,6 +311,7 @@ class Adaptation:
     def _back_off(self, now: float) -> None:
         """No probe for a while: twice the last wait, from ``probe_backoff`` up to the cap."""
         self._probe = None
+        self.starting = False  # the link said something: from now on, low is the link
         self._backoff = min(
             max(self._backoff * 2, self.cfg.probe_backoff), self.cfg.probe_backoff_max
         )
@@ -390,6 +395,7 @@ class Adaptation:
             self._settled_at = now + self.cfg.settle
             self.rung = probe.to
             self.switches += 1
+            self.starting = False
             return
         self.estimate = max(self.estimate or 0, probe.target)
         target = min(int(probe.target * probe.growth), probe.goal)
@@ -408,10 +414,12 @@ class Adaptation:
         sends a placeholder too sparse to pad from; or no report came): tried again as it
         was after ``probe_backoff``, the backoff not growing. Counted as failed, it cost a
         kiosk whose camera rebooted as it joined 8 s on the low layer."""
+        starting = self.starting
         self._fail_probe(probe, now, reason)
         self._backoff = 0.0
         self._next_probe = now + self.cfg.probe_backoff
         self._first_probe = probe.start
+        self.starting = starting  # nothing was learnt of the link
 
     def _rate_since(self, start: float, now: float) -> float:
         """Bits per second sent from ``start`` (at most the last second) to ``now``."""

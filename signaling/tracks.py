@@ -160,6 +160,7 @@ class PacketTrack(MediaStreamTrack):
             "probes": a.probes,
             "probes_failed": a.probes_failed,
             "probe_failure": a.probe_failure,
+            "starting": a.starting,
             "loss": round(max(a.loss(), a.fraction_lost), 4),
             "rtt_ms": None if a.rtt is None else round(a.rtt * 1000, 1),
             "sent_bps": a.throughput(time.monotonic()),

@@ -29,9 +29,9 @@ function keepScreenAwake() {
 }
 
 // Only when the link holds the picture below the camera's best: "weak link: low, 12 fps,
-// 3 % loss".
+// 3 % loss". Not while a new viewer climbs from its start rung (``starting``).
 function describeDegraded(q) {
-  if (!q.layers || q.layer === q.layers[0]) return null;
+  if (!q.layers || q.layer === q.layers[0] || q.starting) return null;
   const loss = q.loss ? `, ${(q.loss * 100).toFixed(0)} % loss` : "";
   return `weak link: ${q.layer}, ${Math.round(q.fps)} fps${loss}`;
 }

@@ -224,6 +224,7 @@ def test_a_round_trip_far_over_the_bar_ends_the_probe_at_once() -> None:
 def test_a_new_viewer_starts_on_the_rung_the_start_rate_fits_and_probes_for_the_top() -> None:
     a = Adaptation()
     assert a.begin(0.0, NEEDS) == 2  # 300 kbit/s assumed: the low layer at half rate
+    assert a.starting  # low because new: the kiosk shows no "weak link" badge for it
     now = _send(a, 0.0, 0.4, 200_000)
     assert a.probing is None  # the first picture settles first
     steps = []
@@ -234,6 +235,7 @@ def test_a_new_viewer_starts_on_the_rung_the_start_rate_fits_and_probes_for_the_
     # Straight to the top rung, in steps of three times, within two seconds on a clean link.
     assert a.rung == 0 and now < 2.5, (a.rung, now, steps)
     assert steps[0] == 3 * NEEDS[2] and len(steps) == 3, steps
+    assert not a.starting
 
 
 def test_a_start_probe_that_fails_leaves_the_viewer_where_it_started() -> None:
@@ -243,6 +245,7 @@ def test_a_start_probe_that_fails_leaves_the_viewer_where_it_started() -> None:
     a.on_lost(2, now)
     a.update(now, NEEDS)
     assert a.rung == 2 and a.probes_failed == 1 and a.probing is None
+    assert not a.starting  # the link lost packets: now it is the link that holds it low
     # The next probe is an ordinary one: for the next rung up.
     while a.probing is None and now < 20:
         now = _send(a, now, 0.1, 200_000)
