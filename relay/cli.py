@@ -19,10 +19,11 @@ from aiohttp import web
 
 from . import logs
 from .app import create_app
-from .argv import load_config, relay_parser
+from .argv import load_config, relay_parser, warn_ignored
 from .config import ConfigError, RelayConfig
 from .credentials import secrets_command
 from .routes.keys import ACCESS
+from .settings.command import config_command
 from .simulator.cli import add_arguments, options_from_args, run_simulator
 
 
@@ -158,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("hash-password", "new-token"):
         return secrets_command(argv[0], argv[1:])
+    if argv and argv[0] == "config":
+        return config_command(argv[1:])
     if argv and argv[0] == "simulate":
         sargs = _simulate_parser().parse_args(argv[1:])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -171,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"esp32-relay: {exc}", file=sys.stderr)
         return 2
     configure_logging(cfg.log_level, cfg.log_format)
+    warn_ignored(os.environ)
     try:
         asyncio.run(serve(cfg, lambda: load_config(args, dict(os.environ))))
     except ConfigError as exc:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
+from .common.settings import SECTION
+
 
 @dataclass(frozen=True)
 class TlsConfig:
+    __pydantic_config__ = SECTION
+
     cert: str = ""
     key: str = ""
 

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
 import ifaddr
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, with_config
+from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
 from .internals import HostAddresses, wrap_host_addresses
 from .turn import TurnRest
@@ -119,9 +121,31 @@ def parse_address_filter(patterns: Sequence[str]) -> AddressFilter | None:
     return allowed
 
 
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# One URL or a list of them, as RTCIceServer takes.
+URLS_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+)
+
+
+@with_config(ConfigDict(extra="forbid"))
+class IceServer(TypedDict):
+    """One STUN or TURN server, as RTCIceServer takes it: ``{urls = "stun:host:3478"}``."""
+
+    urls: Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1), URLS_SCHEMA]
+    username: NotRequired[str]
+    credential: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class IcePolicy:
-    servers: tuple[Mapping[str, Any], ...] = ()
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    servers: tuple[IceServer, ...] = ()
+    # Networks (CIDRs) or interface names whose addresses ICE may offer; empty: all.
     addresses: tuple[str, ...] = ()
     # Only relayed (TURN) candidates, for the relay's own peer connections and its pages.
     relay_only: bool = False

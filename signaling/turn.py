@@ -11,13 +11,42 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _turn_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    for url in urls:
+        if not url.startswith(("turn:", "turns:")):
+            raise ValueError(f"must be turn: or turns: URLs, not {url!r}")
+    return urls
 
 
 @dataclass(frozen=True)
 class TurnRest:
-    urls: tuple[str, ...]
-    secret: str
-    ttl: int = 86400
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    urls: Annotated[
+        tuple[str, ...],
+        BeforeValidator(_as_list),
+        Field(min_length=1),
+        AfterValidator(_turn_urls),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": "^turns?:"},
+                    {"type": "array", "items": {"type": "string", "pattern": "^turns?:"}},
+                ]
+            }
+        ),
+    ]
+    secret: Annotated[str, Field(min_length=1)]  # the TURN server's static-auth-secret
+    ttl: Annotated[int, Field(ge=60, le=7 * 86400)] = 86400  # seconds
 
     def credentials(self, name: str, now: float) -> dict[str, object]:
         """An RTCIceServer dictionary valid for ``ttl`` seconds from ``now``."""

@@ -25,47 +25,135 @@ cameras = ["garage"]
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+from ..common.settings import SECTION
 from .roles import Role
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_TOKEN_LENGTH = 16
-ROUTE_POLICIES = ("open", "token", "off")
+
+
+def _name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError("must be letters, digits and _.@- (at most 64)")
+    return value
+
+
+def _role(value: Any) -> Role:
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str) and value.upper() in Role.__members__:
+        return Role[value.upper()]
+    raise ValueError("must be viewer, operator or admin")
+
+
+def _password_hash(value: str) -> str:
+    if not value.startswith("$argon2"):
+        raise ValueError("must be an Argon2 hash from `esp32-relay hash-password`")
+    return value
+
+
+def _token(value: str) -> str:
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"must be at least {MIN_TOKEN_LENGTH} characters (`esp32-relay new-token` prints one)"
+        )
+    return value
+
+
+def _cookie_key(value: str) -> str:
+    if value:
+        try:
+            from cryptography.fernet import Fernet
+
+            Fernet(value.encode())
+        except Exception:
+            raise ValueError("must be a key from `esp32-relay new-token --cookie-key`") from None
+    return value
+
+
+IdentityName = Annotated[str, AfterValidator(_name)]
+RoleSetting = Annotated[
+    Role,
+    BeforeValidator(_role),
+    PlainSerializer(lambda role: role.label, return_type=str),
+    WithJsonSchema({"enum": ["viewer", "operator", "admin"], "default": "viewer"}),
+]
+# Camera names, or "*" for every camera.
+CameraNames = Annotated[tuple[str, ...], Field(min_length=1)]
 
 
 @dataclass(frozen=True)
 class UserConfig:
-    name: str
-    password_hash: str
-    role: Role = Role.VIEWER
-    cameras: tuple[str, ...] = ("*",)
+    __pydantic_config__ = SECTION
+
+    name: IdentityName
+    password_hash: Annotated[str, AfterValidator(_password_hash)]
+    role: RoleSetting = Role.VIEWER
+    cameras: CameraNames = ("*",)
 
 
 @dataclass(frozen=True)
 class TokenConfig:
-    name: str
-    token: str
-    role: Role = Role.VIEWER
-    cameras: tuple[str, ...] = ("*",)
+    __pydantic_config__ = SECTION
+
+    name: IdentityName
+    token: Annotated[str, AfterValidator(_token)]
+    role: RoleSetting = Role.VIEWER
+    cameras: CameraNames = ("*",)
+
+
+def _unique_names(entries: tuple[UserConfig, ...] | tuple[TokenConfig, ...]) -> Any:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ValueError(f"the name {entry.name!r} is used twice")
+        seen.add(entry.name)
+    return entries
+
+
+def _unique_tokens(tokens: tuple[TokenConfig, ...]) -> tuple[TokenConfig, ...]:
+    if len({t.token for t in tokens}) != len(tokens):
+        raise ValueError("two tokens have the same value")
+    return tokens
+
+
+Policy = Literal["open", "token", "off"]
 
 
 @dataclass(frozen=True)
 class AuthConfig:
-    users: tuple[UserConfig, ...] = ()
-    tokens: tuple[TokenConfig, ...] = ()
-    login_idle: float = 3600.0
-    login_lifetime: float = 7 * 86400.0
+    __pydantic_config__ = SECTION
+
+    users: Annotated[tuple[UserConfig, ...], AfterValidator(_unique_names)] = ()
+    tokens: Annotated[
+        tuple[TokenConfig, ...], AfterValidator(_unique_names), AfterValidator(_unique_tokens)
+    ] = ()
+    login_idle: Annotated[float, Field(gt=0)] = 3600.0
+    login_lifetime: Annotated[float, Field(gt=0)] = 7 * 86400.0
     # The health routes and /metrics: for probes and Prometheus, which carry no cookie.
-    health: str = "open"
-    metrics: str = "open"
-    cookie_key: str = ""  # a Fernet key; empty: a new one each start (logins end on restart)
+    health: Policy = "open"
+    metrics: Policy = "open"
+    # A Fernet key; empty: a new one each start (logins end on restart).
+    cookie_key: Annotated[str, AfterValidator(_cookie_key)] = ""
 
     @property
     def enabled(self) -> bool:
         return bool(self.users or self.tokens)
+
+
+Count = Annotated[int, Field(ge=1)]
+Rate = Annotated[float, Field(gt=0)]
 
 
 @dataclass(frozen=True)
@@ -73,128 +161,25 @@ class LimitsConfig:
     """Abuse limits. A viewer who behaves never meets them: a browser makes one WHEP
     request per (re)connection, a person types a password a few times a minute."""
 
+    __pydantic_config__ = SECTION
+
     # Per client address: a burst, refilled at a rate (requests per second).
-    whep_burst: int = 60
-    whep_rate: float = 2.0
-    login_burst: int = 10
-    login_rate: float = 0.2
+    whep_burst: Count = 60
+    whep_rate: Rate = 2.0
+    login_burst: Count = 10
+    login_rate: Rate = 0.2
     # Wrong passwords for one user from one address before it is locked out, and for how long.
-    lockout_failures: int = 5
-    lockout_seconds: float = 300.0
+    lockout_failures: Count = 5
+    lockout_seconds: Rate = 300.0
     # Peer connections answered but not yet connected, across the relay: past it WHEP is 503.
-    max_negotiating: int = 64
+    max_negotiating: Count = 64
     # WebRTC sessions one identity (a user or a token) may hold at once, with access control
     # on: one leaked or shared token cannot take every viewer slot of a camera.
-    sessions_per_identity: int = 50
+    sessions_per_identity: Count = 50
     # Data channel messages per viewer: a burst, refilled per second; a viewer that goes on
     # past it after being told has its channel closed. A dragged slider sends about 60 a
     # second; the burst is large because a viewer's messages delayed by its network (an
     # SCTP retransmission stall) arrive all at once, and that viewer behaved.
-    channel_burst: int = 4000
-    channel_rate: float = 1000.0
-    channel_refusals: int = 1000
-
-
-def _camera_list(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
-        raise ValueError(f'{where}: cameras must be a list of camera names or ["*"]')
-    return tuple(value)
-
-
-def _entry(item: Any, where: str, secret_key: str) -> dict[str, Any]:
-    if not isinstance(item, Mapping):
-        raise ValueError(f"{where} must be a table")
-    allowed = {"name", secret_key, "role", "cameras"}
-    unknown = sorted(set(item) - allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown setting {unknown[0]!r}")
-    name = item.get("name")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(f"{where}: name must be letters, digits and _.@- (got {name!r})")
-    secret = item.get(secret_key)
-    if not isinstance(secret, str) or not secret:
-        raise ValueError(f"{where}: {secret_key} is required")
-    role_text = item.get("role", "viewer")
-    try:
-        role = Role.parse(role_text if isinstance(role_text, str) else repr(role_text))
-    except ValueError as exc:
-        raise ValueError(f"{where}: role {exc}") from None
-    cameras = _camera_list(item.get("cameras", ["*"]), where)
-    return {"name": name, secret_key: secret, "role": role, "cameras": cameras}
-
-
-def users_from(raw: Any, where: str) -> tuple[UserConfig, ...]:
-    if not isinstance(raw, list):
-        raise ValueError(f"{where} must be a list of tables ([[auth.users]])")
-    users = []
-    for i, item in enumerate(raw):
-        here = f"{where}[{i}]"
-        entry = _entry(item, here, "password_hash")
-        if not entry["password_hash"].startswith("$argon2"):
-            raise ValueError(
-                f"{here}: password_hash must be an Argon2 hash from `esp32-relay hash-password`"
-            )
-        users.append(UserConfig(**entry))
-    _unique([u.name for u in users], where)
-    return tuple(users)
-
-
-def tokens_from(raw: Any, where: str) -> tuple[TokenConfig, ...]:
-    if not isinstance(raw, list):
-        raise ValueError(f"{where} must be a list of tables ([[auth.tokens]])")
-    tokens = []
-    for i, item in enumerate(raw):
-        here = f"{where}[{i}]"
-        entry = _entry(item, here, "token")
-        if len(entry["token"]) < MIN_TOKEN_LENGTH:
-            raise ValueError(
-                f"{here}: token must be at least {MIN_TOKEN_LENGTH} characters"
-                " (`esp32-relay new-token` prints one)"
-            )
-        tokens.append(TokenConfig(**entry))
-    _unique([t.name for t in tokens], where)
-    if len({t.token for t in tokens}) != len(tokens):
-        raise ValueError(f"{where}: two tokens have the same value")
-    return tuple(tokens)
-
-
-def _unique(names: list[str], where: str) -> None:
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise ValueError(f"{where}: the name {n!r} is used twice")
-        seen.add(n)
-
-
-def check(cfg: AuthConfig, where: str = "auth") -> None:
-    for key in ("health", "metrics"):
-        if getattr(cfg, key) not in ROUTE_POLICIES:
-            raise ValueError(f"{where}.{key} must be open, token or off, not {getattr(cfg, key)!r}")
-    if cfg.login_idle <= 0 or cfg.login_lifetime <= 0:
-        raise ValueError(f"{where}: login_idle and login_lifetime must be > 0")
-    if cfg.cookie_key:
-        try:
-            from cryptography.fernet import Fernet
-
-            Fernet(cfg.cookie_key.encode())
-        except Exception:
-            raise ValueError(
-                f"{where}.cookie_key must be a key from `esp32-relay new-token --cookie-key`"
-            ) from None
-
-
-def check_limits(cfg: LimitsConfig, where: str = "limits") -> None:
-    for name in (
-        "whep_burst",
-        "login_burst",
-        "lockout_failures",
-        "max_negotiating",
-        "sessions_per_identity",
-        "channel_burst",
-        "channel_refusals",
-    ):
-        if getattr(cfg, name) < 1:
-            raise ValueError(f"{where}.{name} must be >= 1, got {getattr(cfg, name)}")
-    for name in ("whep_rate", "login_rate", "channel_rate", "lockout_seconds"):
-        if getattr(cfg, name) <= 0:
-            raise ValueError(f"{where}.{name} must be > 0, got {getattr(cfg, name)}")
+    channel_burst: Count = 4000
+    channel_rate: Rate = 1000.0
+    channel_refusals: Count = 1000

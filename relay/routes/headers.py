@@ -10,18 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from aiohttp import web
+from pydantic import AfterValidator
+
+from ..common.settings import SECTION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HSTS = "max-age=31536000"
 
 
+def _csp_sources(sources: tuple[str, ...]) -> tuple[str, ...]:
+    if not all(s and ";" not in s for s in sources):
+        raise ValueError("must be a list of CSP sources (no ';')")
+    return sources
+
+
 @dataclass(frozen=True)
 class HttpConfig:
+    __pydantic_config__ = SECTION
+
     # Who may show the kiosk page in a frame: CSP frame-ancestors sources.
-    kiosk_frame_ancestors: tuple[str, ...] = ("'self'",)
+    kiosk_frame_ancestors: Annotated[tuple[str, ...], AfterValidator(_csp_sources)] = ("'self'",)
 
 
 def content_security_policy(frame_ancestors: str) -> str:

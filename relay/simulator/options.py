@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from pydantic import Field
+
+from ..common.settings import SECTION
 from .faults import Faults
 
 
@@ -40,6 +44,9 @@ class SimulatorConfig:
     """The built-in simulated camera a relay starts for a camera with ``simulate = true``
     (and for the embedded default)."""
 
-    fps: float = 25.0
-    framesize: int = 11  # SVGA 800x600 in the current framesize table
-    quality: int = 12
+    __pydantic_config__ = SECTION
+
+    fps: Annotated[float, Field(gt=0, le=60)] = 25.0
+    # SVGA 800x600 in the current framesize table
+    framesize: Annotated[int, Field(ge=0, le=23)] = 11
+    quality: Annotated[int, Field(ge=4, le=63)] = 12

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from ..common.settings import SECTION
 
 
 @dataclass(frozen=True)
 class EncoderConfig:
     """Settings of the one VP8 encoder a camera has."""
 
-    bitrate: int = 2_000_000  # bits per second; LAN viewers, so generous
-    cpu_used: int = 16  # libvpx realtime speed: 16 is fastest; same PSNR as 12 on camera scenes
-    threads: int = 1  # libvpx threads; 1 keeps latency lowest at SVGA on two cores
-    keyframe_interval: float = 10.0  # seconds between periodic keyframes (0: only on demand)
-    keyframe_min_gap: float = 0.5  # seconds: at most one requested keyframe per gap
+    __pydantic_config__ = SECTION
+
+    # Bits per second; LAN viewers, so generous
+    bitrate: Annotated[int, Field(ge=100_000, le=50_000_000)] = 2_000_000
+    # libvpx realtime speed: 16 is fastest; same PSNR as 12 on camera scenes
+    cpu_used: Annotated[int, Field(ge=0, le=16)] = 16
+    # libvpx threads; 1 keeps latency lowest at SVGA on two cores
+    threads: Annotated[int, Field(ge=1, le=16)] = 1
+    # Seconds between periodic keyframes (0: only on demand)
+    keyframe_interval: Annotated[float, Field(ge=0)] = 10.0
+    # Seconds: at most one requested keyframe per gap
+    keyframe_min_gap: Annotated[float, Field(ge=0)] = 0.5
 
 
 @dataclass(frozen=True)
@@ -26,8 +38,12 @@ class LayersConfig:
     frame of it (the frames no other frame refers to), never a growing queue.
     """
 
+    __pydantic_config__ = SECTION
+
     low: bool = True  # false: one encoding, every viewer gets the full size
-    low_scale: float = 0.5  # width and height of the low layer, relative to the camera's
-    low_share: float = 0.15  # its bitrate, relative to the full-size encoder's
+    # Width and height of the low layer, relative to the camera's
+    low_scale: Annotated[float, Field(ge=0.1, le=0.75)] = 0.5
+    # Its bitrate, relative to the full-size encoder's
+    low_share: Annotated[float, Field(ge=0.02, le=0.75)] = 0.15
     low_temporal: bool = True  # two temporal layers in the low layer (half rate possible)
     adapt: bool = True  # false: viewers stay on the layer they start on (tests, benches)

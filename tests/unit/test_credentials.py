@@ -55,9 +55,9 @@ def test_the_printed_values_go_into_the_configuration(monkeypatch, capsys) -> No
             {"tokens": [{"name": "k", "token": "x" * 20, "cameras": ["garage"]}]},
             "no camera named 'garage'",
         ),
-        ({"health": "sometimes"}, "auth.health must be open, token or off"),
+        ({"health": "sometimes"}, "auth.health: must be 'open', 'token' or 'off', got 'sometimes'"),
         ({"cookie_key": "not-a-key"}, "cookie_key"),
-        ({"users": "alice"}, "auth.users must be a list"),
+        ({"users": "alice"}, "auth.users: must be a list, got 'alice'"),
     ],
 )
 def test_auth_errors_name_the_setting(auth: dict[str, object], message: str) -> None:
@@ -68,7 +68,7 @@ def test_auth_errors_name_the_setting(auth: dict[str, object], message: str) -> 
 def test_remote_reach_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="relay_only needs a TURN server"):
         from_mapping({"ice": {"relay_only": True}})
-    with pytest.raises(ConfigError, match="ice.turn_rest: secret is required"):
+    with pytest.raises(ConfigError, match="ice.turn_rest.secret: is required"):
         from_mapping({"ice": {"turn_rest": {"urls": ["turn:t:3478"]}}})
     with pytest.raises(ConfigError, match="cert and key go together"):
         from_mapping({"tls": {"cert": "/c.pem"}})

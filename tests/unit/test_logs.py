@@ -39,5 +39,5 @@ def test_an_exception_travels_in_the_same_line() -> None:
 def test_the_log_format_is_checked() -> None:
     assert config_from_argv(["--log-format", "json"], env={}).log_format == "json"
     assert config_from_argv([], env={"ESP32_RELAY_LOG_FORMAT": "json"}).log_format == "json"
-    with pytest.raises(ConfigError, match="log_format must be 'text' or 'json', got 'xml'"):
+    with pytest.raises(ConfigError, match="log_format: must be 'text' or 'json', got 'xml'"):
         config_from_argv(["--log-format", "xml"], env={})

@@ -1,8 +1,9 @@
 import pytest
 
-from relay.access.config import AuthConfig, TokenConfig, UserConfig, tokens_from, users_from
+from relay.access.config import AuthConfig, TokenConfig, UserConfig
 from relay.access.directory import Directory
 from relay.access.roles import Identity, Role
+from relay.config import ConfigError, from_mapping
 
 
 def test_roles_include_the_ones_below() -> None:
@@ -42,20 +43,28 @@ def test_a_users_login_ends_when_its_password_changes() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ([{"name": "k", "token": "short"}], "at least 16"),
-        ([{"name": "k", "token": "x" * 20, "role": "root"}], "viewer, operator or admin"),
-        ([{"name": "k", "token": "x" * 20, "colour": 1}], "unknown setting 'colour'"),
-        ([{"name": "k", "token": "x" * 20}, {"name": "k", "token": "y" * 20}], "used twice"),
-        ([{"name": "k", "token": "x" * 20, "cameras": []}], "cameras must be"),
-        ([{"token": "x" * 20}], "name must be"),
+        ([{"name": "k", "token": "short"}], r"tokens\[0\]\.token: must be at least 16"),
+        (
+            [{"name": "k", "token": "x" * 20, "role": "root"}],
+            r"role: must be viewer, operator or admin, got 'root'",
+        ),
+        (
+            [{"name": "k", "token": "x" * 20, "colour": 1}],
+            r"tokens\[0\]\.colour: unknown setting \(allowed: cameras, name, role, token\)",
+        ),
+        ([{"name": "k", "token": "x" * 20}, {"name": "k", "token": "y" * 20}], "'k' is used twice"),
+        ([{"name": "k", "token": "x" * 20}, {"name": "j", "token": "x" * 20}], "same value"),
+        ([{"name": "k", "token": "x" * 20, "cameras": []}], r"cameras: must list at least 1"),
+        ([{"token": "x" * 20}], r"tokens\[0\]\.name: is required"),
+        ([{"name": "bad name", "token": "x" * 20}], r"name: must be letters, digits"),
     ],
 )
 def test_token_errors_name_the_setting(raw: list[dict[str, object]], message: str) -> None:
-    with pytest.raises(ValueError, match=message) as err:
-        tokens_from(raw, "auth.tokens")
+    with pytest.raises(ConfigError, match=message) as err:
+        from_mapping({"auth": {"tokens": raw}})
     assert "auth.tokens" in str(err.value)
 
 
 def test_a_password_must_be_a_hash() -> None:
-    with pytest.raises(ValueError, match="hash-password"):
-        users_from([{"name": "alice", "password_hash": "hunter2"}], "auth.users")
+    with pytest.raises(ConfigError, match=r"auth.users\[0\].password_hash: .*hash-password"):
+        from_mapping({"auth": {"users": [{"name": "alice", "password_hash": "hunter2"}]}})
