@@ -76,6 +76,7 @@ def create_app(cfg: RelayConfig | Sequence[str] | None = None) -> web.Applicatio
         max_negotiating=cfg.limits.max_negotiating,
     )
     access.end_sessions = peers.end_matching
+    cameras.on_gone.append(peers.close_resource)
     app[CONFIG] = cfg
     app[CAMERAS] = cameras
     app[PEERS] = peers

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import CameraConfig, RelayConfig
@@ -36,6 +37,9 @@ class Camera:
 
     def __init__(self, cfg: CameraConfig, simulator: SimulatorConfig | None = None) -> None:
         self.cfg = cfg
+        # As configured: ``cfg`` gets the simulator's URLs once it runs; a reload compares
+        # the new configuration with this one.
+        self.configured = cfg
         self.name = cfg.name
         self._simulator_cfg = simulator
         self.simulator: SimulatedCamera | None = None
@@ -111,6 +115,8 @@ class Camera:
         if self.control is not None:
             await self.control.stop()
         self.pipeline.close()
+        self.jpegs.close()  # MJPEG clients end their answers
+        self.stills.close()
         if self.simulator is not None:
             with contextlib.suppress(Exception):
                 await self.simulator.stop()
@@ -193,15 +199,68 @@ class Camera:
         }
 
 
+@dataclass(frozen=True)
+class CameraChanges:
+    """What a reload did to the cameras, by name."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    restarted: tuple[str, ...] = ()  # their configuration changed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.restarted)
+
+
 class Cameras:
-    """All cameras of one relay, by name."""
+    """All cameras of one relay, by name, in the configuration's order."""
 
     def __init__(self, cfg: RelayConfig) -> None:
         self.cfg = cfg
         self.by_name: dict[str, Camera] = {c.name: Camera(c, cfg.simulator) for c in cfg.cameras}
+        # Called with a camera's name when it is stopped for good or replaced (a reload):
+        # whoever holds its viewers ends them.
+        self.on_gone: list[Callable[[str], Awaitable[object]]] = []
 
     def get(self, name: str) -> Camera | None:
         return self.by_name.get(name)
+
+    def names(self) -> list[str]:
+        return list(self.by_name)
+
+    async def apply(self, cfg: RelayConfig) -> CameraChanges:
+        """Make the running cameras those of ``cfg``: start the new ones, stop the removed
+        ones, restart those whose configuration changed; the others run on untouched (their
+        board connection, encoder and viewers)."""
+        old = {name: cam.configured for name, cam in self.by_name.items()}
+        new = {c.name: c for c in cfg.cameras}
+        simulator_changed = cfg.simulator != self.cfg.simulator
+        removed = tuple(n for n in old if n not in new)
+        added = tuple(n for n in new if n not in old)
+        restarted = tuple(
+            n
+            for n in new
+            if n in old and (new[n] != old[n] or (new[n].simulate and simulator_changed))
+        )
+        for name in (*removed, *restarted):
+            cam = self.by_name.pop(name)
+            await self._gone(name)
+            await cam.stop()
+        started = {}
+        for name in (*added, *restarted):
+            cam = Camera(new[name], cfg.simulator)
+            await cam.start()
+            started[name] = cam
+        running = {**self.by_name, **started}
+        self.by_name = {name: running[name] for name in new}
+        self.cfg = cfg
+        return CameraChanges(added, removed, restarted)
+
+    async def _gone(self, name: str) -> None:
+        for callback in self.on_gone:
+            try:
+                await callback(name)
+            except Exception:
+                log.exception("camera %s: ending its viewers failed", name)
 
     async def start(self) -> None:
         for cam in self.by_name.values():

@@ -13,6 +13,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 
 import ifaddr
 from aiohttp import web
@@ -22,7 +23,7 @@ from .app import create_app
 from .argv import load_config, relay_parser, warn_ignored
 from .config import ConfigError, RelayConfig
 from .credentials import secrets_command
-from .routes.keys import ACCESS
+from .routes.keys import ACCESS, CAMERAS, CONFIG
 from .settings.command import config_command
 from .simulator.cli import add_arguments, options_from_args, run_simulator
 
@@ -118,6 +119,9 @@ async def serve(cfg: RelayConfig, reload: Callable[[], RelayConfig] | None = Non
 
 
 async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> None:
+    """SIGHUP: the identities of ``[auth]`` and the cameras follow the file; a camera added
+    is started, one removed is stopped, one whose settings changed is restarted, and the
+    others run on untouched. Other sections need a restart (the log says which)."""
     log = logging.getLogger("relay")
     try:
         new = reload()
@@ -135,6 +139,23 @@ async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> No
         len(new.auth.tokens),
         ended,
     )
+    changes = await app[CAMERAS].apply(new)
+    log.info(
+        "SIGHUP: cameras %s; added: %s; removed: %s; restarted: %s",
+        ", ".join(app[CAMERAS].names()),
+        ", ".join(changes.added) or "none",
+        ", ".join(changes.removed) or "none",
+        ", ".join(changes.restarted) or "none",
+    )
+    running = app[CONFIG]
+    stale = [
+        f.name
+        for f in fields(RelayConfig)
+        if f.name not in ("auth", "cameras", "simulator")
+        and getattr(new, f.name) != getattr(running, f.name)
+    ]
+    if stale:
+        log.warning("SIGHUP: %s changed; a restart applies it", ", ".join(stale))
 
 
 # Libraries whose INFO lines are about their own workings (aioice logs every candidate

@@ -81,6 +81,10 @@ class RtpBroadcast:
     def __len__(self) -> int:
         return len(self._viewers)
 
+    @property
+    def source(self) -> PacketSource:
+        return self._source
+
     def add(self, writer: RtpWriter, track: PacketTrack) -> None:
         if not self._viewers:
             self._source.add_sink(self)

@@ -153,7 +153,9 @@ class PeerManager:
         broadcast = None
         if self.direct_rtp:
             broadcast = self._broadcasts.get(resource)
-            if broadcast is None:
+            # A resource given a new source (a camera replaced on reload) gets a new
+            # broadcast; the old one's viewers were ended with it.
+            if broadcast is None or broadcast.source is not source:
                 broadcast = self._broadcasts[resource] = RtpBroadcast(source)
         track = PacketTrack(source, broadcast, udp_gso=self.udp_gso)
         session = Session(
@@ -319,6 +321,15 @@ class PeerManager:
         """End every session whose owner matches; returns how many."""
         chosen = [sid for sid, s in self.sessions.items() if match(s.owner)]
         results = await asyncio.gather(*(self.end(sid, reason) for sid in chosen))
+        return sum(results)
+
+    async def close_resource(self, resource: str) -> int:
+        """Close every session of one resource (a camera removed or replaced); returns how
+        many. No farewell: the pages reconnect, and find the camera again if it is still
+        there, or say it is gone."""
+        chosen = [sid for sid, s in self.sessions.items() if s.resource == resource]
+        results = await asyncio.gather(*(self.close(sid) for sid in chosen))
+        self._broadcasts.pop(resource, None)
         return sum(results)
 
     async def close_all(self) -> None:

@@ -42,6 +42,16 @@ class LatestJpeg:
         self.still: Still | None = None
         self._seq = 0
         self._waiters: list[asyncio.Future[Still]] = []
+        self.closed = False
+
+    def close(self) -> None:
+        """No picture will come again (the camera was removed): every waiting client, and
+        every later one, gets ConnectionResetError and ends its answer."""
+        self.closed = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(ConnectionResetError("the camera was removed"))
 
     def publish(self, data: bytes, at: float | None = None) -> Still:
         self._seq += 1
@@ -57,6 +67,8 @@ class LatestJpeg:
         """The newest JPEG after ``seq`` (at once if there is one), or None after
         ``timeout`` seconds without one (None: no limit; a timer per wait is a good part
         of what an MJPEG client costs)."""
+        if self.closed:
+            raise ConnectionResetError("the camera was removed")
         still = self.still
         if still is not None and still.seq > seq:
             return still
