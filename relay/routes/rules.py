@@ -39,7 +39,8 @@ WHEP = Rule(Role.VIEWER, camera=True, limit="whep")
 RULES: MappingProxyType[tuple[str, str], Rule] = MappingProxyType(
     {
         ("GET", "/"): PAGE,
-        ("GET", "/kiosk"): PAGE,
+        ("GET", "/kiosk"): PAGE,  # ?cameras=a,b: the handler checks each
+        ("GET", "/cameras/{name}"): PAGE,
         ("GET", "/login"): PUBLIC,
         ("POST", "/login"): Rule(None, limit="login"),
         ("POST", "/logout"): PUBLIC,

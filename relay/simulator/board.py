@@ -37,7 +37,7 @@ class SimulatedCamera:
         self._bg_tasks: set[asyncio.Task[Any]] = set()
         self._running = False
         self._down = False
-        self._counter = 0
+        self._counter = self.options.first_frame
         self._render_lead = 0.008  # seconds rendering is started ahead of a send
         self.reboots = 0
         self.render_count = 0

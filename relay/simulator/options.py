@@ -23,6 +23,9 @@ class SimulatorOptions:
     # table, 9 in the legacy one.
     framesize: int | None = None
     quality: int = 12  # OV2640 JPEG quantizer, 4..63, lower is better
+    # The frame code's counter of the first stream frame: boards run side by side in a test
+    # count in ranges of their own, so a frame tells which board sent it.
+    first_frame: int = 0
     legacy_framesize_enum: bool = False
     # Older sketches: part header (no X-Timestamp) and JPEG first, boundary after,
     # so no boundary precedes the first frame.

@@ -23,6 +23,7 @@ from relay.testing.relay import running_relay
 EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/"): "viewer",
     ("GET", "/kiosk"): "viewer",
+    ("GET", "/cameras/{name}"): "viewer",
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "public",
@@ -51,7 +52,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/readyz"): "setting",
 }
 TIMEOUT = aiohttp.ClientTimeout(total=15)
-PAGES = {("GET", "/"), ("GET", "/kiosk")}
+PAGES = {("GET", "/"), ("GET", "/kiosk"), ("GET", "/cameras/{name}")}
 RANK = {"viewer": 1, "operator": 2, "admin": 3}
 FILL = {
     "name": "default",

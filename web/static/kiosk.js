@@ -12,7 +12,7 @@ import { WhepSession } from "/static/whep.js";
 // seconds without any packet mean the relay itself is gone.
 const STALL_MS = 3000;
 
-function keepScreenAwake() {
+export function keepScreenAwake() {
   if (!("wakeLock" in navigator)) return;
   let lock = null;
   const acquire = async () => {
@@ -36,7 +36,10 @@ function describeDegraded(q) {
   return `weak link: ${q.layer}, ${Math.round(q.fps)} fps${loss}`;
 }
 
-export function startKiosk({ camera, iceServers, iceTransportPolicy, token, video, badge }) {
+// One camera played the kiosk's way: renegotiates by itself, and reports what is wrong
+// as onStatus(text, state), text null while it plays (state "warn" or "bad" otherwise).
+// Also used by each tile of a grid.
+export function playCamera({ camera, iceServers, iceTransportPolicy, token, video, onStatus }) {
   const session = new WhepSession({
     endpoint: `/cameras/${encodeURIComponent(camera)}/whep`,
     iceServers,
@@ -58,9 +61,7 @@ export function startKiosk({ camera, iceServers, iceTransportPolicy, token, vide
     else if (sessionState !== "connected") text = "connecting";
     else if (!cameraOnline) { text = "camera offline"; state = "bad"; }
     else if (degraded) text = degraded;
-    badge.hidden = text === null;
-    badge.textContent = text || "";
-    badge.dataset.state = text === null ? "ok" : state;
+    onStatus(text, state);
   };
   session.addEventListener("state", (ev) => {
     sessionState = ev.detail.state;
@@ -82,10 +83,26 @@ export function startKiosk({ camera, iceServers, iceTransportPolicy, token, vide
       show();
     });
   });
-  keepScreenAwake();
-  addEventListener("pagehide", () => session.stop());
   show();
   session.start();
+  return session;
+}
+
+// A kiosk badge: shown only when something is wrong.
+export function showOnBadge(badge) {
+  return (text, state) => {
+    badge.hidden = text === null;
+    badge.textContent = text || "";
+    badge.dataset.state = text === null ? "ok" : state;
+  };
+}
+
+export function startKiosk({ camera, iceServers, iceTransportPolicy, token, video, badge }) {
+  const session = playCamera({
+    camera, iceServers, iceTransportPolicy, token, video, onStatus: showOnBadge(badge),
+  });
+  keepScreenAwake();
+  addEventListener("pagehide", () => session.stop());
   window.kioskSession = session; // for tests and the console
   return session;
 }
