@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procstat
-from .run import free_port, get_json, wait_port
+from .procs import free_port, get_json, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from . import procstat
-from .run import BIN, Simulator, free_port, stop_process, wait_port
+from .procs import BIN, Simulator, free_port, stop_process, wait_port
 
 
 async def _reader(http: aiohttp.ClientSession, url: str, counts: list[int], i: int) -> None:

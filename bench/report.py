@@ -264,6 +264,43 @@ def _mjpeg_rows(m: dict[str, Any] | None) -> list[str]:
     return rows
 
 
+def _cameras_rows(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    rows = ["## Several cameras", ""]
+    if "error" in c:
+        return [*rows, f"Not measured: {c['error']}.", ""]
+    g = c["grid"]
+    rows += [
+        f"{c['cameras']} simulated boards at {c['framesize']} {c['fps']:g} fps, each in its own"
+        " process (`bench/cameras.py`). The grid page in headless Chromium, one peer"
+        f" connection per tile: relay {_fmt(g['relay_cores'], 3)} cores, Chromium"
+        f" {_fmt(g['browser_cores'], 3)} cores (every browser process, software decoding).",
+        "",
+        "| tile | size | fps | glass-to-glass p50 / p95 (ms) | frames |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, t in g["tiles"].items():
+        rows.append(
+            f"| {name} | {t['size']} | {_fmt(t['fps'])} | {_fmt(t['p50'])} / {_fmt(t['p95'])}"
+            f" | {t['frames']} |"
+        )
+    one, four = c["one_relay"], c["four_relays"]
+    rows += [
+        "",
+        "5 aiortc viewers per camera (`bench/load_viewers.py`):",
+        "",
+        "| relays | relay CPU (cores) | memory (MB) | slowest viewer (fps) |",
+        "| --- | --- | --- | --- |",
+        f"| one relay, 4 cameras | {_fmt(one['relay_cores'], 3)} | {_fmt(one['relay_rss_mb'])}"
+        f" | {_fmt(one['min_viewer_fps'])} |",
+        f"| 4 relays, 1 camera each | {_fmt(four['relay_cores'], 3)}"
+        f" | {_fmt(four['relay_rss_mb'])} | {_fmt(four['min_viewer_fps'])} |",
+        "",
+    ]
+    return rows
+
+
 def _turn_rows(turn: dict[str, Any] | None) -> list[str]:
     if not turn:
         return []
@@ -414,6 +451,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines += _access_rows(results.get("access"))
     lines += _turn_rows(results.get("turn"))
     lines += _mjpeg_rows(results.get("mjpeg_out"))
+    lines += _cameras_rows(results.get("cameras"))
     lines += _weaklink_rows(results.get("weaklink"))
     lines += ["## Plots", "", *_plots(results, out), ""]
     analysis = out / "ANALYSIS.md"
