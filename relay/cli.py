@@ -23,6 +23,7 @@ from .app import create_app
 from .argv import load_config, relay_parser, warn_ignored
 from .config import ConfigError, RelayConfig
 from .credentials import secrets_command
+from .discovery.command import discover_command
 from .routes.keys import ACCESS, CAMERAS, CONFIG
 from .settings.command import config_command
 from .simulator.cli import add_arguments, options_from_args, run_simulator
@@ -182,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return secrets_command(argv[0], argv[1:])
     if argv and argv[0] == "config":
         return config_command(argv[1:])
+    if argv and argv[0] == "discover":
+        return discover_command(argv[1:])
     if argv and argv[0] == "simulate":
         sargs = _simulate_parser().parse_args(argv[1:])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

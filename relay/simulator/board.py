@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .announce import Announcer
 from .controlserver import ControlServer
 from .options import SimulatorOptions
 from .scene import SceneRenderer
@@ -38,6 +39,7 @@ class SimulatedCamera:
         self._running = False
         self._down = False
         self._counter = self.options.first_frame
+        self._announcer: Announcer | None = None
         self._render_lead = 0.008  # seconds rendering is started ahead of a send
         self.reboots = 0
         self.render_count = 0
@@ -74,6 +76,11 @@ class SimulatedCamera:
             self._executor = None
             raise
         self._running = True
+        if self.options.mdns_name:
+            self._announcer = Announcer(
+                self.options.mdns_name, self.options.host, self.control_port
+            )
+            await self._announcer.start()
         if self.options.faults.refuse_first_seconds > 0:
             # Still booting: the ports are known, connections are refused for a while.
             self._down = True
@@ -84,6 +91,9 @@ class SimulatedCamera:
     async def stop(self) -> None:
         """Close the servers, every connection and task, and the render threads."""
         self._running = False
+        if self._announcer is not None:
+            announcer, self._announcer = self._announcer, None
+            await announcer.stop()
         self._close_servers()
         me = asyncio.current_task()
         tasks = [t for t in self._bg_tasks if t is not me]

@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-led", action="store_true", help="a build without the flash LED (led_intensity -1)"
     )
+    parser.add_argument(
+        "--mdns",
+        metavar="NAME",
+        help="announce the board over mDNS as NAME.local (_http._tcp), as MDNS.begin() does",
+    )
     g = parser.add_argument_group("faults (N counts frames on a stream connection; 0 is off)")
     g.add_argument("--drop-every", type=int, default=0, metavar="N", help="reset mid-JPEG")
     g.add_argument("--stall-every", type=int, default=0, metavar="N", help="stall the stream")
@@ -138,6 +143,7 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         framesize=framesize,
         quality=args.quality,
         legacy_framesize_enum=args.legacy_framesize_enum,
+        mdns_name=args.mdns,
         legacy_stream_format=args.legacy_stream_format,
         no_status_line=args.no_status_line,
         led_illuminator=not args.no_led,

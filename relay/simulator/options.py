@@ -26,6 +26,8 @@ class SimulatorOptions:
     # The frame code's counter of the first stream frame: boards run side by side in a test
     # count in ranges of their own, so a frame tells which board sent it.
     first_frame: int = 0
+    # Announce the board over mDNS under this name (_http._tcp on the control port).
+    mdns_name: str | None = None
     legacy_framesize_enum: bool = False
     # Older sketches: part header (no X-Timestamp) and JPEG first, boundary after,
     # so no boundary precedes the first frame.
