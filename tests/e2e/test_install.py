@@ -139,3 +139,93 @@ def test_pip_install_of_the_folder_serves_every_page(source: Path, tmp_path: Pat
     python = _fresh_env(env)
     _pip(python, "--no-deps", "--no-build-isolation", str(source))
     asyncio.run(_serves_its_pages(env, tmp_path))
+
+
+def _dockerfile_copies() -> tuple[list[str], list[str]]:
+    """The sources of the Dockerfile's COPY lines: the build stage's, the final stage's."""
+    stages: list[list[str]] = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["FROM"]:
+            stages.append([])
+        elif words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            stages[-1].extend(words[1:-1])
+    build, final = stages
+    return build, final
+
+
+async def _container_start_serves(env: Path, extra_env: dict[str, str], port: int) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "ESP32"))}
+    environ["PATH"] = f"{env / 'bin'}:{environ['PATH']}"
+    proc = await asyncio.create_subprocess_exec(
+        str(ROOT / "deploy" / "container-start"),
+        env={**environ, **extra_env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert proc.stdout is not None
+        started = b""
+        async with asyncio.timeout(30):
+            while f"open http://127.0.0.1:{port}".encode() not in started:
+                line = await proc.stdout.readline()
+                assert line, f"the relay exited before serving: {started!r}"
+                started += line
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                assert r.status == 200
+            async with http.get(f"http://127.0.0.1:{port}/api/cameras") as r:
+                assert [c["name"] for c in await r.json()] == ["yard"]
+    finally:
+        proc.terminate()  # the relay itself: container-start execs it (PID 1 in a container)
+        await asyncio.wait_for(proc.wait(), 20)
+        assert proc.returncode == 0
+
+
+def test_the_container_image_builds_from_what_its_dockerfile_copies(tmp_path: Path) -> None:
+    """No container engine runs here: the image's two stages are replayed outside one. The
+    wheel is built from only the files the build stage copies, and the entry point the
+    final stage installs starts the relay from a mounted file or from the environment."""
+    build, final = _dockerfile_copies()
+    for path in (*build, *final):
+        assert (ROOT / path).exists(), f"the Dockerfile copies {path}, which is not there"
+    context = tmp_path / "context"
+    for path in build:
+        src = ROOT / path
+        if src.is_dir():
+            shutil.copytree(src, context / path, ignore=COPY_IGNORE)
+        else:
+            context.mkdir(exist_ok=True)
+            shutil.copy2(src, context / path)
+    dist = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
+        cwd=context,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = dist.glob("esp32_relay-*.whl")
+    env = tmp_path / "env"
+    python = _fresh_env(env)
+    _pip(python, "--no-deps", str(wheel))
+    port = _free_port()
+    mounted = tmp_path / "relay.toml"
+    mounted.write_text(
+        f'host = "127.0.0.1"\nport = {port}\n[[cameras]]\nname = "yard"\nsimulate = true\n'
+    )
+    asyncio.run(_container_start_serves(env, {"ESP32_RELAY_CONFIG": str(mounted)}, port))
+    port = _free_port()
+    asyncio.run(
+        _container_start_serves(
+            env,
+            {
+                "ESP32_RELAY_CONFIG": str(tmp_path / "not-mounted.toml"),
+                "ESP32_RELAY_HOST": "127.0.0.1",
+                "ESP32_RELAY_PORT": str(port),
+                "ESP32_RELAY_CAMERAS__0__NAME": "yard",
+                "ESP32_RELAY_CAMERAS__0__SIMULATE": "true",
+            },
+            port,
+        )
+    )
