@@ -21,6 +21,7 @@ from .config import CameraConfig, RelayConfig
 from .control.service import CameraControl
 from .ingest.jpeg import JpegFrame
 from .ingest.stream import StreamConnection, StreamState
+from .jpegout.clients import JpegClients
 from .jpegout.latest import LatestJpeg
 from .processing.service import CameraProcessing
 from .simulator import SimulatedCamera, SimulatorConfig, SimulatorOptions
@@ -29,6 +30,11 @@ from .video.pipeline import CameraPipeline
 
 log = logging.getLogger(__name__)
 
+# Bytes of an earlier JPEG that may still wait in an MJPEG client's transport when the
+# next is published; past it that client skips the new one. About a frame (SVGA is 40 KB)
+# with the client's 16 KB socket buffer (relay.routes.jpeg): at 64 KB a client reading
+# twice a second was 3.5 s behind, at this 2 s (most of it in the client's own buffers).
+MJPEG_BACKLOG = 16 * 1024
 SNAPSHOT_KEEP = 30.0  # seconds the pipeline keeps making pictures after a snapshot request
 
 
@@ -60,7 +66,7 @@ class Camera:
         # or the camera is away, the pipeline's picture encoded once (while one is there).
         self.jpegs = LatestJpeg()  # what MJPEG clients see, the placeholder included
         self.stills = LatestJpeg()  # camera pictures only: snapshots
-        self.jpeg_clients = 0  # MJPEG clients now
+        self.mjpeg = JpegClients(limit=MJPEG_BACKLOG)  # each written to at each JPEG
         self._snapshots_until = 0.0
         pipeline.pictures_wanted = self._pictures_wanted
         pipeline.on_picture = self._on_picture
@@ -115,7 +121,8 @@ class Camera:
         if self.control is not None:
             await self.control.stop()
         self.pipeline.close()
-        self.jpegs.close()  # MJPEG clients end their answers
+        self.mjpeg.close()  # MJPEG clients' answers end
+        self.jpegs.close()
         self.stills.close()
         if self.simulator is not None:
             with contextlib.suppress(Exception):
@@ -124,7 +131,7 @@ class Camera:
     def _on_frame(self, jpeg: JpegFrame) -> None:
         self.pipeline.submit(jpeg)
         if self.pipeline.processor is None:
-            self.jpegs.publish(jpeg.data)
+            self._publish(jpeg.data)
             self.stills.publish(jpeg.data)
         if self.control is not None:
             self.control.on_jpeg(jpeg.data, time.monotonic())
@@ -137,8 +144,17 @@ class Camera:
     def _pictures_wanted(self) -> bool:
         return self.jpeg_clients > 0 or time.monotonic() < self._snapshots_until
 
+    @property
+    def jpeg_clients(self) -> int:
+        return len(self.mjpeg)
+
+    def _publish(self, jpeg: bytes) -> None:
+        still = self.jpegs.publish(jpeg)
+        if self.mjpeg.clients:
+            self.mjpeg.deliver(still, still.at)
+
     def _on_picture(self, jpeg: bytes, live: bool) -> None:
-        self.jpegs.publish(jpeg)
+        self._publish(jpeg)
         if live:
             self.stills.publish(jpeg)
 

@@ -12,7 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from .multipart import part
+from .multipart import chunk, part
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,18 @@ class Still:
     # The MJPEG part, made once for every client: per client and frame, a copy of the
     # JPEG into its part cost more than the write itself.
     part: bytes = field(init=False, repr=False)
+    _chunk: bytes | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "part", part(self.data))
+
+    @property
+    def chunk(self) -> bytes:
+        """The part as one HTTP/1.1 chunk (``Transfer-Encoding: chunked``), made once."""
+        if self._chunk is None:
+            object.__setattr__(self, "_chunk", chunk(self.part))
+        assert self._chunk is not None
+        return self._chunk
 
     def age(self, now: float | None = None) -> float:
         return (time.monotonic() if now is None else now) - self.at

@@ -20,6 +20,11 @@ def part(jpeg: bytes, timestamp: float | None = None) -> bytes:
     return head.encode("ascii") + b"\r\n" + jpeg + b"\r\n"
 
 
+def chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of ``Transfer-Encoding: chunked`` (RFC 9112 7.1)."""
+    return f"{len(data):x}\r\n".encode("ascii") + data + b"\r\n"
+
+
 def parse_fps(text: str | None) -> float | None:
     """A client's ``?fps=``: None (the camera's rate) or a rate in (0, MAX_FPS].
 

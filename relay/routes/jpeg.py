@@ -2,19 +2,18 @@
 camera's own JPEGs for clients that take no WebRTC (Home Assistant's MJPEG and generic
 cameras, NVRs that poll a still, ``ffmpeg``), however many, over the board's one stream.
 
-A slow MJPEG client waits on its own socket (aiohttp's write waits for the transport to
-drain) and then gets the newest JPEG, skipping those it missed: it never grows a queue
-and never holds the others back.
+A slow MJPEG client skips the JPEGs published while its socket was still full and gets
+the newest when it has room (:mod:`relay.jpegout.clients`): it never grows a queue and
+never holds the others back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import time
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from signaling.whep import json_error
 
@@ -23,10 +22,9 @@ from .lookup import camera_or_404
 
 SNAPSHOT_MAX_AGE = 5.0  # seconds: an older JPEG is not "the camera now" (default ?max_age=)
 SNAPSHOT_WAIT = 2.0  # seconds a snapshot waits for a first JPEG (a camera just connecting)
-# What may wait for a slow MJPEG client in its socket and its transport: about a frame
-# (SVGA is 40 KB). The kernel's own send buffer grows to megabytes, 100 frames of seconds-
-# old picture; at 64 KB a client reading twice a second was 3.5 s behind, at this 2 s
-# (most of it in the client's own buffers).
+# An MJPEG client's socket send buffer. The kernel's own grows to megabytes, 100 frames of
+# seconds-old picture; with this and relay.cameras.MJPEG_BACKLOG a slow client stays
+# about a frame behind.
 SEND_BUFFER = 16 * 1024
 
 
@@ -41,7 +39,10 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
     if still is None or still.age() > max_age:
         # A camera that is connecting sends its first JPEG within a moment (and a
         # processed picture takes a frame to start).
-        still = await cam.stills.newer(still.seq if still else 0, SNAPSHOT_WAIT) or still
+        try:
+            still = await cam.stills.newer(still.seq if still else 0, SNAPSHOT_WAIT) or still
+        except ConnectionResetError:  # the camera was removed while this waited
+            return json_error(404, "not_found", f"camera {cam.name!r} was removed")
     if still is None:
         return json_error(503, "no_frame", f"camera {cam.name!r} has sent no frame yet")
     age = still.age()
@@ -74,33 +75,23 @@ async def stream(request: web.Request) -> web.StreamResponse:
         }
     )
     transport = request.transport
-    if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-        transport.set_write_buffer_limits(high=SEND_BUFFER)
+    if transport is None or transport.is_closing():
+        return resp
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
     await resp.prepare(request)
-    cam.jpeg_clients += 1
+    # From here the camera writes each JPEG into this transport itself (jpegout.clients),
+    # framed as aiohttp framed the head: chunks for HTTP/1.1, plain bytes for 1.0.
+    chunked = resp.headers.get(hdrs.TRANSFER_ENCODING, "").lower() == "chunked"
+    client = cam.mjpeg.add(transport, chunked, cap)
     try:
-        seq = 0
-        while True:
-            # No timeout: a picture comes at least 4 times a second (the placeholder while
-            # the camera is away), and the write after it notices a client gone.
-            still = await cam.jpegs.newer(seq, None)
-            if still is None:
-                continue
-            wait = cap.wait(time.monotonic())
-            if wait:
-                await asyncio.sleep(wait)
-                still = cam.jpegs.still or still  # the newest, after the wait
-            await resp.write(still.part)
-            cap.sent(time.monotonic())
-            seq = still.seq
-    except ConnectionError:
-        pass  # the client went away
+        if cam.jpegs.still is not None:
+            cam.mjpeg.deliver_to(client, cam.jpegs.still, time.monotonic())
+        await client.done
     finally:
-        cam.jpeg_clients -= 1
+        cam.mjpeg.remove(client)
     return resp
 
 
