@@ -54,6 +54,7 @@ RETRANSMIT_BUDGET = 0.25  # seconds after its first sending a resent packet may 
 # a second make 3.8 Mbit/s, past the top rung's probe.
 PAD_RECENT = 64
 PAD_AGE = 0.25  # seconds a packet is old before padding copies it (two round trips, if more)
+LATE_REPAIR = 2.0  # seconds after its sending a packet NACKed past the budget is still resent
 MIN_RESEND_GAP = 0.02  # seconds between two resendings of one packet (at least one RTT)
 _HEADER = struct.Struct("!BBHII")
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -393,11 +394,17 @@ class RtpWriter:
                 self.on_lost(1)
         elif now - self._resent_at[slot] < self.min_resend_gap:
             return  # the last copy may still be on its way
-        if now - entry[2] > self.budget:
+        age = now - entry[2]
+        if age > self.budget:
+            # Too late for the frame it belongs to: ask for a keyframe. Yet a receiver asking
+            # (again) still wants it: aiortc's jitter buffer holds every later frame behind
+            # the hole until 128 packets have passed it, and a retransmission lost on a slow
+            # link, refused when asked again, stopped an aiortc viewer for 10-20 s.
             self.too_late += 1
             if self.on_hopeless is not None:
                 self.on_hopeless()
-            return
+            if age > LATE_REPAIR:
+                return
         self._resent_at[slot] = now
         packet_bytes = entry[1]
         if self._rtx_pt is not None:
