@@ -60,6 +60,21 @@ def _pip(python: Path, *args: str) -> None:
     )
 
 
+def _installed_wheel(source: Path, dist: Path, env: Path) -> Path:
+    """A wheel built from ``source`` (offline), installed into a fresh ``env``; its python."""
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = dist.glob("esp32_relay-*.whl")
+    python = _fresh_env(env)
+    _pip(python, "--no-deps", str(wheel))
+    return python
+
+
 async def _serves_its_pages(env: Path, cwd: Path) -> None:
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
@@ -111,18 +126,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_built_wheel_installs_and_serves_every_page(source: Path, tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=source,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = dist.glob("esp32_relay-*.whl")
     env = tmp_path / "env"
-    python = _fresh_env(env)
-    _pip(python, "--no-deps", str(wheel))
+    python = _installed_wheel(source, tmp_path / "dist", env)
     where = subprocess.run(
         [str(python), "-c", "import relay.web, signaling; print(relay.web.__file__)"],
         cwd=tmp_path,
@@ -197,18 +202,8 @@ def test_the_container_image_builds_from_what_its_dockerfile_copies(tmp_path: Pa
         else:
             context.mkdir(exist_ok=True)
             shutil.copy2(src, context / path)
-    dist = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=context,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = dist.glob("esp32_relay-*.whl")
     env = tmp_path / "env"
-    python = _fresh_env(env)
-    _pip(python, "--no-deps", str(wheel))
+    _installed_wheel(context, tmp_path / "wheels", env)
     port = _free_port()
     mounted = tmp_path / "relay.toml"
     mounted.write_text(
