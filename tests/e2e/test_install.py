@@ -60,6 +60,17 @@ def _pip(python: Path, *args: str) -> None:
     )
 
 
+async def _until_serving(proc: asyncio.subprocess.Process, port: int) -> None:
+    """Until the relay prints the URL it serves on; fails when it exits first."""
+    assert proc.stdout is not None
+    started = b""
+    async with asyncio.timeout(30):
+        while f"open http://127.0.0.1:{port}".encode() not in started:
+            line = await proc.stdout.readline()
+            assert line, f"the relay exited before serving: {started!r}"
+            started += line
+
+
 def _installed_wheel(source: Path, dist: Path, env: Path) -> Path:
     """A wheel built from ``source`` (offline), installed into a fresh ``env``; its python."""
     subprocess.run(
@@ -89,13 +100,7 @@ async def _serves_its_pages(env: Path, cwd: Path) -> None:
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        assert proc.stdout is not None
-        started = b""
-        async with asyncio.timeout(30):
-            while b"open http://127.0.0.1" not in started:
-                line = await proc.stdout.readline()
-                assert line, f"the relay exited before serving: {started!r}"
-                started += line
+        await _until_serving(proc, port)
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
             for path, kind, marker in (
@@ -169,13 +174,7 @@ async def _container_start_serves(env: Path, extra_env: dict[str, str], port: in
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        assert proc.stdout is not None
-        started = b""
-        async with asyncio.timeout(30):
-            while f"open http://127.0.0.1:{port}".encode() not in started:
-                line = await proc.stdout.readline()
-                assert line, f"the relay exited before serving: {started!r}"
-                started += line
+        await _until_serving(proc, port)
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200
