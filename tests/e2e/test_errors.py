@@ -72,7 +72,7 @@ async def test_browsers_get_a_small_error_page(
         assert r.content_type == "text/html"
         page = await r.text()
         assert f"<h1>{status} Not Found</h1>" in page and says in page, page
-        assert 'href="/?camera=default"' in page  # where to go instead
+        assert 'href="/cameras/default"' in page  # where to go instead
 
 
 async def test_a_failing_handler_is_a_500_in_the_same_shape_and_is_logged(
