@@ -66,6 +66,9 @@ class Options:
     keyframe_max_dist: int = 250  # frames: a periodic keyframe every ~10 s at 25 fps
     keyframe_min_gap: float = 0.5  # seconds between requested keyframes
     viewer_timeout: float = 10.0  # seconds without RTCP before a viewer counts as gone
+    # vp8enc with only what a user's pipeline sets (deadline=1 cpu-used=8 lag-in-frames=0
+    # error-resilient=default end-usage=cbr target-bitrate), none of the relay's tuning.
+    plain_encoder: bool = False
 
 
 def offered_vp8(offer: GstSdp.SDPMessage) -> list[int] | None:
@@ -147,7 +150,19 @@ class GstWhepPeer:
         parse = make("jpegparse", "parse")
         dec = make("jpegdec", "dec")
         conv = make("videoconvert", "conv")
-        enc = make(
+        if o.plain_encoder:
+            enc = make(
+                "vp8enc", "enc", deadline=1, cpu_used=8, lag_in_frames=0, target_bitrate=o.bitrate
+            )
+        else:
+            enc = self._tuned_encoder()
+        Gst.util_set_object_arg(enc, "end-usage", "cbr")
+        Gst.util_set_object_arg(enc, "error-resilient", "default")
+        self._finish_build(src, parse, dec, conv, enc)
+
+    def _tuned_encoder(self) -> Gst.Element:
+        o = self.opts
+        return make(
             "vp8enc",
             "enc",
             deadline=1,
@@ -169,8 +184,11 @@ class GstWhepPeer:
             static_threshold=0,
             noise_sensitivity=0,
         )
-        Gst.util_set_object_arg(enc, "end-usage", "cbr")
-        Gst.util_set_object_arg(enc, "error-resilient", "default")
+
+    def _finish_build(
+        self, src: Gst.Element, parse: Gst.Element, dec: Gst.Element, conv: Gst.Element,
+        enc: Gst.Element,
+    ) -> None:  # fmt: skip
         self.tee = make("tee", "tee", allow_not_linked=True)
         for element in (src, parse, dec, conv, enc, self.tee):
             self.pipeline.add(element)
@@ -579,6 +597,12 @@ def parse_args(argv: list[str]) -> Options:
         default=Options.viewer_timeout,
         help="seconds without RTCP from a viewer before its session is dropped",
     )
+    ap.add_argument(
+        "--plain-encoder",
+        action="store_true",
+        help="vp8enc deadline=1 cpu-used=8 lag-in-frames=0 error-resilient=default"
+        " end-usage=cbr target-bitrate=BITRATE, nothing else",
+    )
     ap.add_argument("--log-level", default="WARNING")
     a = ap.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), format="%(name)s: %(levelname)s %(message)s")
@@ -592,6 +616,7 @@ def parse_args(argv: list[str]) -> Options:
         keyframe_max_dist=a.keyframe_max_dist,
         keyframe_min_gap=a.keyframe_min_gap,
         viewer_timeout=a.viewer_timeout,
+        plain_encoder=a.plain_encoder,
     )
 
 

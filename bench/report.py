@@ -264,6 +264,31 @@ def _mjpeg_rows(m: dict[str, Any] | None) -> list[str]:
     return rows
 
 
+def _first_viewer_rows(f: dict[str, Any] | None) -> list[str]:
+    if not f:
+        return []
+    rows = ["## The first viewer, beside a native pipeline", ""]
+    if "error" in f:
+        return [*rows, f"Not measured: {f['error']}.", ""]
+    rows += [
+        "One headless Chromium viewer (unthrottled), SVGA 25 fps, the relay and GStreamer's"
+        " webrtcbin with a user's `vp8enc deadline=1 cpu-used=8 lag-in-frames=0"
+        " error-resilient=default end-usage=cbr target-bitrate=2000000`, alternating; medians"
+        " of the rounds (`bench/first_viewer.py`).",
+        "",
+        "| scene | peer | CPU (cores) | glass-to-glass p50 / p95 (ms) | per round (cores) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for scene, peers in f.items():
+        for name, r in peers.items():
+            each = ", ".join(_fmt(x.get("cpu_cores"), 3) for x in r["runs"])
+            rows.append(
+                f"| {scene} | {name} | {_fmt(r['cpu_cores'], 3)} | {_fmt(r['p50'])} /"
+                f" {_fmt(r['p95'])} | {each} |"
+            )
+    return [*rows, ""]
+
+
 def _cameras_rows(c: dict[str, Any] | None) -> list[str]:
     if not c:
         return []
@@ -451,6 +476,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines += _access_rows(results.get("access"))
     lines += _turn_rows(results.get("turn"))
     lines += _mjpeg_rows(results.get("mjpeg_out"))
+    lines += _first_viewer_rows(results.get("first_viewer"))
     lines += _cameras_rows(results.get("cameras"))
     lines += _weaklink_rows(results.get("weaklink"))
     lines += ["## Plots", "", *_plots(results, out), ""]

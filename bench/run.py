@@ -34,7 +34,7 @@ from typing import Any
 
 from relay.testing.browser import launch_chromium
 
-from . import access, cameras, mjpeg_out, procstat, turn, weaklink
+from . import access, cameras, first_viewer, mjpeg_out, procstat, turn, weaklink
 from .glass import BROWSER_MODES, measure_glass
 from .procs import (  # noqa: F401  (the helpers, as the other benches knew them)
     BENCH,
@@ -65,6 +65,7 @@ class Peer:
     name: str
     kind: str  # "whep" or "mjpeg"
     description: str
+    extra: tuple[str, ...] = ()  # more flags for the peer's command
 
     def command(self, sim: Simulator, port: int) -> list[str] | None:
         if self.name == "relay":
@@ -73,7 +74,7 @@ class Peer:
                     "--log-level", "WARNING"]  # fmt: skip
         if self.name == "gstreamer":
             return [SYSTEM_PYTHON, str(BENCH / "gst_whep.py"), "--camera", sim.stream_url,
-                    "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+                    "--host", "127.0.0.1", "--port", str(port), *self.extra]  # fmt: skip
         if self.name == "aiortc-examples":
             return [str(BIN / "python"), str(BENCH / "baseline_aiortc.py"), "--camera",
                     sim.stream_url, "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
@@ -467,6 +468,13 @@ def main(argv: list[str]) -> int:
             results["mjpeg_out"] = mjpeg_out.measure(8.0 if quick else 20.0)
         except Exception as exc:
             results["mjpeg_out"] = {"error": f"{type(exc).__name__}: {exc}"}
+        print("first viewer: relay and GStreamer (a user's settings), two scenes", flush=True)
+        try:
+            results["first_viewer"] = asyncio.run(
+                first_viewer.measure(1 if quick else 3, 10.0 if quick else 15.0)
+            )
+        except Exception as exc:
+            results["first_viewer"] = {"error": f"{type(exc).__name__}: {exc}"}
         print("relay: 4 cameras, the grid in Chromium, one relay against four", flush=True)
         try:
             results["cameras"] = cameras.measure(8.0 if quick else 20.0)

@@ -33,7 +33,7 @@ class SimulatedCamera:
         if self.options.fps <= 0:
             raise ValueError("fps must be positive")
         self.sensor = SensorState(self.options)
-        self._renderer = SceneRenderer()
+        self._renderer = SceneRenderer(scene=self.options.scene)
         self._executor: ThreadPoolExecutor | None = None
         self._bg_tasks: set[asyncio.Task[Any]] = set()
         self._running = False

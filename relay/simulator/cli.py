@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-led", action="store_true", help="a build without the flash LED (led_intensity -1)"
     )
     parser.add_argument(
+        "--scene",
+        choices=("camera", "plain"),
+        default=d.scene,
+        help="camera: a textured room (default); plain: a flat background and one moving box",
+    )
+    parser.add_argument(
         "--mdns",
         metavar="NAME",
         help="announce the board over mDNS as NAME.local (_http._tcp), as MDNS.begin() does",
@@ -144,6 +150,7 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         quality=args.quality,
         legacy_framesize_enum=args.legacy_framesize_enum,
         mdns_name=args.mdns,
+        scene=args.scene,
         legacy_stream_format=args.legacy_stream_format,
         no_status_line=args.no_status_line,
         led_illuminator=not args.no_led,

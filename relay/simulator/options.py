@@ -28,6 +28,9 @@ class SimulatorOptions:
     first_frame: int = 0
     # Announce the board over mDNS under this name (_http._tcp on the control port).
     mdns_name: str | None = None
+    # "camera": a textured room with a ball, a dial and text; "plain": a flat background and
+    # one moving box, where a relay's fixed cost per frame shows most (bench).
+    scene: str = "camera"
     legacy_framesize_enum: bool = False
     # Older sketches: part header (no X-Timestamp) and JPEG first, boundary after,
     # so no boundary precedes the first frame.

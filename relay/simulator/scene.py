@@ -47,6 +47,9 @@ _TINTS: MappingProxyType[int, tuple[float, float, float]] = MappingProxyType(
 )
 
 
+SCENES = ("camera", "plain")
+
+
 class SceneRenderer:
     """Draws the simulated camera's view and encodes it. Safe to call from threads.
 
@@ -56,8 +59,11 @@ class SceneRenderer:
     code on top so that effects never disturb it.
     """
 
-    def __init__(self, seed: int = 1) -> None:
+    def __init__(self, seed: int = 1, scene: str = "camera") -> None:
+        if scene not in SCENES:
+            raise ValueError(f"scene must be one of {', '.join(SCENES)}, not {scene!r}")
         self._seed = seed
+        self._plain = scene == "plain"
         self._lock = threading.Lock()
         self._backgrounds: dict[tuple[int, int], np.ndarray] = {}
         self._colorbars: dict[tuple[int, int], np.ndarray] = {}
@@ -82,6 +88,8 @@ class SceneRenderer:
         w, h = settings.width, settings.height
         if settings.colorbar:
             img = self._colorbar(w, h).copy()
+        elif self._plain:
+            img = _plain(w, h, send_wall)
         else:
             img = self._background(w, h).copy()
             self._draw_dynamic(img, send_wall, counter, settings)
@@ -151,6 +159,18 @@ class SceneRenderer:
             org = (max(2, w // 40), y)
             cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, s, (0, 0, 0), thick + 2)
             cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, s, (255, 255, 255), thick)
+
+
+def _plain(w: int, h: int, send_wall: float) -> np.ndarray:
+    """A flat background and one box crossing it and back every 4 s."""
+    img = np.full((h, w, 3), 96, np.uint8)
+    side = max(8, h // 6)
+    phase = (send_wall % 4.0) / 4.0
+    tri = 2 * phase if phase < 0.5 else 2 - 2 * phase
+    x = int((w - side) * tri)
+    y = (h - side) // 2
+    img[y : y + side, x : x + side] = (40, 160, 230)
+    return img
 
 
 def _draw_background(w: int, h: int, seed: int) -> np.ndarray:

@@ -42,3 +42,29 @@ def test_mirror_and_flip_apply_below_the_code() -> None:
         assert not np.array_equal(img[rows], plain[rows])
         # The code itself is never mirrored: it still reads.
         assert framecode.read_code(img) == (int(wall * 1000) % 2**32, 7)
+
+
+def test_the_plain_scene_is_a_flat_background_and_a_moving_box() -> None:
+    import numpy as np
+    import pytest
+    import simplejpeg
+
+    from relay.simulator.options import SimulatorOptions
+    from relay.simulator.scene import SceneRenderer
+    from relay.simulator.sensor import SensorState
+    from relay.video.framecode import read_code
+
+    settings = SensorState(SimulatorOptions()).render_settings()
+    plain, camera = SceneRenderer(scene="plain"), SceneRenderer()
+    a, b = plain.render(settings, 1000.0, 7), plain.render(settings, 1001.0, 8)
+    assert len(a) < len(camera.render(settings, 1000.0, 7)) / 2  # much less detail
+    first = simplejpeg.decode_jpeg(a, colorspace="GRAY")[:, :, 0]
+    second = simplejpeg.decode_jpeg(b, colorspace="GRAY")[:, :, 0]
+    assert first.shape == (600, 800)
+    assert read_code(np.ascontiguousarray(first))[1] == 7
+    assert read_code(np.ascontiguousarray(second))[1] == 8
+    body = slice(100, 600)
+    assert np.abs(first[body].astype(int) - second[body].astype(int)).max() > 50  # it moved
+    assert np.median(first[body]) == pytest.approx(96, abs=3)  # the flat background
+    with pytest.raises(ValueError, match="scene must be one of camera, plain"):
+        SceneRenderer(scene="beach")
