@@ -77,7 +77,11 @@ def layered_mapping(
     top = {f.name for f in fields(RelayConfig)}
     try:
         from_env, ignored = layers.from_environment(env, top)
-        return layers.apply(raw, [*from_env, *flag_settings(args)]), ignored
+        settings = [*from_env, *flag_settings(args)]
+        if "cameras" not in raw and any(s.path[0] == "cameras" for s in settings):
+            # The built-in default camera, which the variables and flags then change.
+            raw = {**raw, "cameras": [{"simulate": True}]}
+        return layers.apply(raw, settings), ignored
     except layers.LayerError as exc:
         raise ConfigError(str(exc)) from None
 

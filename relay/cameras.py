@@ -236,6 +236,7 @@ class Cameras:
         # Called with a camera's name when it is stopped for good or replaced (a reload):
         # whoever holds its viewers ends them.
         self.on_gone: list[Callable[[str], Awaitable[object]]] = []
+        self._applying = asyncio.Lock()  # two SIGHUPs close together: one after the other
 
     def get(self, name: str) -> Camera | None:
         return self.by_name.get(name)
@@ -246,7 +247,12 @@ class Cameras:
     async def apply(self, cfg: RelayConfig) -> CameraChanges:
         """Make the running cameras those of ``cfg``: start the new ones, stop the removed
         ones, restart those whose configuration changed; the others run on untouched (their
-        board connection, encoder and viewers)."""
+        board connection, encoder and viewers). A camera that fails to start is logged and
+        left out; the others are applied."""
+        async with self._applying:
+            return await self._apply(cfg)
+
+    async def _apply(self, cfg: RelayConfig) -> CameraChanges:
         old = {name: cam.configured for name, cam in self.by_name.items()}
         new = {c.name: c for c in cfg.cameras}
         simulator_changed = cfg.simulator != self.cfg.simulator
@@ -264,10 +270,16 @@ class Cameras:
         started = {}
         for name in (*added, *restarted):
             cam = Camera(new[name], cfg.simulator)
-            await cam.start()
+            try:
+                await cam.start()
+            except Exception:
+                log.exception("camera %s: cannot start; left out until the next reload", name)
+                with contextlib.suppress(Exception):
+                    await cam.stop()
+                continue
             started[name] = cam
         running = {**self.by_name, **started}
-        self.by_name = {name: running[name] for name in new}
+        self.by_name = {name: running[name] for name in new if name in running}
         self.cfg = cfg
         return CameraChanges(added, removed, restarted)
 

@@ -126,7 +126,7 @@ async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> No
     log = logging.getLogger("relay")
     try:
         new = reload()
-    except ConfigError as exc:
+    except Exception as exc:  # ConfigError, or a user processor failing to import
         log.error("SIGHUP: the configuration has an error; keeping the running one: %s", exc)
         return
     try:
@@ -140,7 +140,11 @@ async def _reload(app: web.Application, reload: Callable[[], RelayConfig]) -> No
         len(new.auth.tokens),
         ended,
     )
-    changes = await app[CAMERAS].apply(new)
+    try:
+        changes = await app[CAMERAS].apply(new)
+    except Exception:
+        log.exception("SIGHUP: applying the cameras failed")
+        return
     log.info(
         "SIGHUP: cameras %s; added: %s; removed: %s; restarted: %s",
         ", ".join(app[CAMERAS].names()),

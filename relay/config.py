@@ -102,6 +102,8 @@ def _check_camera(cam: CameraConfig) -> CameraConfig:
             build_stages(cam.processors)
         except RequestError as exc:
             raise ValueError(f"processors: {exc}") from None
+        except Exception as exc:  # a user processor's module failing as it is imported
+            raise ValueError(f"processors: cannot load: {type(exc).__name__}: {exc}") from None
     return cam
 
 
@@ -259,6 +261,8 @@ def from_mapping(raw: Mapping[str, Any], where: str = "config") -> RelayConfig:
         raise ConfigError(f"{where} must be a table")
     try:
         return adapter().validate_python(dict(raw))
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply") from None
     except ValidationError as exc:
         problems = describe_errors(exc.errors(), RelayConfig, file_path)
     head = f"{where}: " if where != "config" else ""
@@ -279,6 +283,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply") from None
 
 
 def load_toml(path: str | os.PathLike[str]) -> RelayConfig:

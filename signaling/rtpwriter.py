@@ -160,7 +160,7 @@ class RtpWriter:
         self.retransmitted = 0
         self.padding_bytes = 0
         self.lost = 0  # media packets the viewer NACKed (each counted once)
-        self.too_late = 0  # NACKed packets past the budget, not resent
+        self.too_late = 0  # NACKed past the budget: a keyframe asked for; resent up to LATE_REPAIR
         self.min_resend_gap = MIN_RESEND_GAP
         self.budget = RETRANSMIT_BUDGET  # widened with the round trip (set by the track)
         self.pad_age = PAD_AGE  # widened with the round trip (set by the track)
@@ -397,7 +397,7 @@ class RtpWriter:
         age = now - entry[2]
         if age > self.budget:
             # Too late for the frame it belongs to: ask for a keyframe. Yet a receiver asking
-            # (again) still wants it: aiortc's jitter buffer holds every later frame behind
+            # for it still wants it: aiortc's jitter buffer holds every later frame behind
             # the hole until 128 packets have passed it, and a retransmission lost on a slow
             # link, refused when asked again, stopped an aiortc viewer for 10-20 s.
             self.too_late += 1

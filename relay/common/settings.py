@@ -20,4 +20,8 @@ def http_url(value: str | None) -> str | None:
         parts = urlsplit(value)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError("must be an http:// URL with a host (the board's address)")
+        try:
+            parts.port  # noqa: B018  (parsing it is the check)
+        except ValueError:
+            raise ValueError("has a port that is not a number in 1..65535") from None
     return value

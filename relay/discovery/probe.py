@@ -25,7 +25,9 @@ async def probe(
             async with http.get(f"http://{host}:{port}/status") as resp:
                 if resp.status != 200:
                     return None
-                status = json.loads(await resp.content.read(64 * 1024))
+                if (resp.content_length or 0) > 64 * 1024:
+                    return None
+                status = json.loads(await resp.read())
                 if looks_like_board(status):
                     framesize = status.get("framesize")
                     return Board(

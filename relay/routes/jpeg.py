@@ -81,6 +81,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    resp.force_close()  # an HTTP/1.0 client's answer ends only when the connection does
     await resp.prepare(request)
     # From here the camera writes each JPEG into this transport itself (jpegout.clients),
     # framed as aiohttp framed the head: chunks for HTTP/1.1, plain bytes for 1.0.

@@ -57,11 +57,12 @@ def _context(request: web.Request, name: str, cameras: list[str]) -> dict[str, A
 
 
 def _camera(request: web.Request, name: str) -> str:
-    if request.app[CAMERAS].get(name) is None:
-        raise web.HTTPNotFound(text=f"no camera named {name!r}")
+    # Permission first: a restricted identity must not learn which other cameras exist.
     identity = request.get(IDENTITY, ANYONE)
     if not identity.may_use(name):
         raise web.HTTPForbidden(text=f"{identity.name} may not use camera {name!r}")
+    if request.app[CAMERAS].get(name) is None:
+        raise web.HTTPNotFound(text=f"no camera named {name!r}")
     return name
 
 

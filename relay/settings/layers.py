@@ -58,6 +58,8 @@ def _value(text: str, name: str) -> Any:
     if text[:1] in ("[", "{"):
         try:
             return tomllib.loads(f"v = {text}")["v"]
+        except RecursionError:
+            raise LayerError(f"{name}: nested too deeply") from None
         except tomllib.TOMLDecodeError as exc:
             raise LayerError(f"{name}: not a TOML list or table: {exc}") from None
     return text
@@ -85,9 +87,31 @@ def from_environment(
         if parts[0] not in top_keys or any(not p for p in parts):
             ignored.append(name)
             continue
-        path: Path = tuple(int(p) if p.isdigit() else p for p in parts)
+        path: Path = tuple(int(p) if p.isascii() and p.isdigit() else p for p in parts)
         settings.append(Setting(path, _value(text, name), name))
+        if path[0] == "cameras" and len(path) == 3 and path[2] == "url":
+            # A board's URL is a real board, as --camera is (unless SIMULATE says otherwise).
+            simulate = f"{PREFIX}CAMERAS__{path[1]}__SIMULATE"
+            if simulate not in env:
+                settings.append(Setting((*path[:2], "simulate"), False, name))
     return settings, ignored
+
+
+def _drop_other_spelling(raw: dict[str, Any], path: Path) -> None:
+    """A camera's control URL is ``control_url`` or ``[cameras.control] url``: a layer
+    setting one spelling replaces the other, which a lower layer may have written."""
+    if len(path) < 3 or path[0] != "cameras" or not isinstance(path[1], int):
+        return
+    cameras = raw.get("cameras")
+    if not isinstance(cameras, list) or path[1] >= len(cameras):
+        return
+    camera = cameras[path[1]]
+    if not isinstance(camera, dict):
+        return
+    if path[2:] == ("control_url",) and isinstance(camera.get("control"), dict):
+        camera["control"].pop("url", None)
+    elif path[2:] == ("control", "url"):
+        camera.pop("control_url", None)
 
 
 def apply(raw: Mapping[str, Any], settings: Iterable[Setting]) -> dict[str, Any]:
@@ -95,6 +119,7 @@ def apply(raw: Mapping[str, Any], settings: Iterable[Setting]) -> dict[str, Any]
     the way. A list entry may be changed or added at the end (index == length)."""
     out = copy.deepcopy(dict(raw))
     for s in settings:
+        _drop_other_spelling(out, s.path)
         node: Any = out
         for i, key in enumerate(s.path):
             last = i == len(s.path) - 1

@@ -17,7 +17,9 @@ import tomli_w
 from ..config import RelayConfig, adapter
 
 MASK = "***"
-SECRET_KEYS = frozenset({"password_hash", "token", "cookie_key", "secret", "credential"})
+SECRET_KEYS = frozenset(
+    {"password_hash", "token", "cookie_key", "secret", "credential", "password"}
+)
 
 
 def file_form(cfg: RelayConfig) -> dict[str, Any]:
@@ -31,13 +33,24 @@ def file_form(cfg: RelayConfig) -> dict[str, Any]:
     return data
 
 
+SECRET_QUERY = frozenset({"token", "key", "password", "secret", "auth", "access_token"})
+
+
 def _mask_url(url: str) -> str:
+    """``url`` with the password of its user part and secret query values masked."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        parts = parts._replace(netloc=f"{user}:{MASK}@{hostport}")
+    if parts.query:
+        pairs = [p.partition("=") for p in parts.query.split("&")]
+        query = "&".join(
+            f"{k}={MASK}" if k.lower() in SECRET_QUERY and v else f"{k}{eq}{v}"
+            for k, eq, v in pairs
+        )
+        parts = parts._replace(query=query)
+    return urlunsplit(parts)
 
 
 def masked(value: Any, key: str = "") -> Any:

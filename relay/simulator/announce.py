@@ -13,8 +13,12 @@ SERVICE = "_http._tcp.local."
 
 
 def _addresses(host: str) -> list[str]:
-    if host not in ("", "0.0.0.0"):
-        return [host]
+    """The IPv4 addresses to announce (mDNS A records)."""
+    if host not in ("", "0.0.0.0", "::"):
+        try:
+            return [str(ipaddress.IPv4Address(host))]
+        except ValueError:
+            return [socket.gethostbyname(host)]
     return [
         ip.ip
         for adapter in ifaddr.get_adapters()

@@ -104,7 +104,7 @@ def test_the_environment_alone_configures_cameras() -> None:
     ("env", "message"),
     [
         ({"ESP32_RELAY_PORT": "many"}, "port: must be a whole number, got 'many'"),
-        ({"ESP32_RELAY_CAMERAS__2__URL": "http://x/"}, "CAMERAS__2__URL: cameras has 0 entries"),
+        ({"ESP32_RELAY_CAMERAS__2__URL": "http://x/"}, "CAMERAS__2__URL: cameras has 1 entries"),
         ({"ESP32_RELAY_ICE__ADDRESSES": "[1,"}, "ESP32_RELAY_ICE__ADDRESSES: not a TOML list"),
         ({"ESP32_RELAY_CAMERAS__0__COLOUR": "red"}, r"cameras\[0\]\.colour: unknown setting"),
         ({"ESP32_RELAY_PORT": "1", "ESP32_RELAY_PORT__X": "1"}, "PORT__X: port is not a table"),
@@ -310,3 +310,28 @@ def test_duplicate_ids_in_config_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="already in the chain"):
         load_toml(path)
+
+
+def test_what_review_found_is_refused_or_applied_as_it_should() -> None:
+    with pytest.raises(ConfigError, match=r"cameras\[0\]\.url: has a port that is not a number"):
+        from_mapping({"cameras": [{"url": "http://h:99999/stream"}]})
+    with pytest.raises(ConfigError, match=r"cameras\[0\]: processors: cannot load"):
+        from_mapping({"cameras": [{"simulate": True, "processors": [{"name": ":"}]}]})
+    # A flag's or variable's control URL replaces the file's, whichever spelling each has.
+    raw = {"cameras": [{"url": "http://b/stream", "control": {"url": "http://c1"}}]}
+    from relay.settings.layers import Setting, apply, first_camera
+
+    cfg = from_mapping(apply(raw, first_camera("control_url", "http://c2", "--control")))
+    assert cfg.cameras[0].resolved_control_url() == "http://c2"
+    raw = {"cameras": [{"url": "http://b/stream", "control_url": "http://c1"}]}
+    cfg = from_mapping(apply(raw, [Setting(("cameras", 0, "control", "url"), "http://c3", "V")]))
+    assert cfg.cameras[0].resolved_control_url() == "http://c3"
+
+
+def test_variables_alone_change_the_built_in_camera() -> None:
+    cfg = config_from_argv([], env={"ESP32_RELAY_CAMERAS__0__ENCODER__BITRATE": "800000"})
+    assert cfg.cameras[0].simulate and cfg.cameras[0].encoder.bitrate == 800_000
+    cfg = config_from_argv([], env={"ESP32_RELAY_CAMERAS__0__URL": "http://10.0.0.5:81/stream"})
+    assert not cfg.cameras[0].simulate and cfg.cameras[0].name == "default"
+    with pytest.raises(ConfigError, match="CAMERAS__²__URL: cameras is not a table"):
+        config_from_argv([], env={"ESP32_RELAY_CAMERAS__²__URL": "http://x/"})  # no index

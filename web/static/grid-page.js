@@ -5,6 +5,10 @@ import { keepScreenAwake, playCamera, showOnBadge } from "/static/kiosk.js";
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
 const kiosk = document.body.classList.contains("kiosk");
+// The kiosk grid's shape: set here, as the Content Security Policy refuses inline styles.
+const tiles = document.querySelector("main.tiles");
+tiles.style.setProperty("--cols", tiles.dataset.cols);
+tiles.style.setProperty("--rows", tiles.dataset.rows);
 const sessions = {};
 
 function tileStatus(tile, badge) {

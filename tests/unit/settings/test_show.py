@@ -48,6 +48,12 @@ def test_show_masks_every_secret() -> None:
     assert data["ice"]["turn_rest"]["secret"] == MASK
     assert from_mapping(tomllib.loads(show(cfg, secrets=True))) == cfg
     assert masked({"token": ""}) == {"token": ""}  # nothing to hide
+    assert masked({"url": "http://h/stream.mjpg?fps=5&token=abc"}) == {
+        "url": f"http://h/stream.mjpg?fps=5&token={MASK}"
+    }
+    assert masked({"url": "http://u:p@[fd00::1]:81/stream"}) == {
+        "url": f"http://u:{MASK}@[fd00::1]:81/stream"
+    }
 
 
 def test_the_schema_accepts_the_example_and_refuses_what_validation_refuses() -> None:
