@@ -29,7 +29,16 @@ from typing import Any
 from relay.testing.browser import launch_chromium
 
 from . import procstat
-from .procs import BIN, ROOT, Simulator, free_port, stop_process, wait_port
+from .procs import (
+    BIN,
+    RAW,
+    Simulator,
+    finish_viewers,
+    free_port,
+    load_viewers,
+    stop_process,
+    wait_port,
+)
 
 NAMES = ("north", "east", "south", "west")
 
@@ -77,42 +86,20 @@ def _relay(config: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-async def _viewers(endpoints: Sequence[str], per: int, seconds: float) -> list[dict[str, Any]]:
-    procs = [
-        await asyncio.create_subprocess_exec(
-            str(BIN / "python"),
-            str(ROOT / "bench" / "load_viewers.py"),
-            "--endpoint",
-            url,
-            "--count",
-            str(per),
-            "--duration",
-            str(seconds),
-            "--warmup",
-            "4",
-            stdout=subprocess.PIPE,
-        )  # fmt: skip
-        for url in endpoints
-    ]
-    for p in procs:
-        assert p.stdout is not None
-        line = json.loads(await p.stdout.readline())
-        assert line["event"] == "connected", line
-    return procs  # type: ignore[return-value]
-
-
 async def _cpu_under_viewers(
     relays: Sequence[int], endpoints: Sequence[str], per: int, seconds: float
 ) -> dict[str, Any]:
-    procs: Any = await _viewers(endpoints, per, seconds)
+    procs = [p for url in endpoints for p in await load_viewers(url, per, seconds, 4)]
+    for p in procs:
+        line = json.loads(await p.stdout.readline())
+        assert line["event"] == "connected", line
     await asyncio.sleep(4)  # the viewers' warm-up
     t0 = time.monotonic()
     c0 = sum(procstat.sample(pid).cpu for pid in relays)
     results = [json.loads(await p.stdout.readline()) for p in procs]
     t1 = time.monotonic()
     c1 = sum(procstat.sample(pid).cpu for pid in relays)
-    for p in procs:
-        await p.wait()
+    await finish_viewers(procs)
     return {
         "relay_cores": round((c1 - c0) / (t1 - t0), 3),
         "relay_rss_mb": round(sum(procstat.sample(pid).rss_mb for pid in relays), 1),
@@ -121,16 +108,19 @@ async def _cpu_under_viewers(
 
 
 def _browser_cpu() -> float:
-    """CPU seconds of every Chromium process started from this one."""
-    total = 0.0
-    for pid in procstat.children(os.getpid()):
-        try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        except OSError:
-            continue
-        if comm.startswith(("chrom", "headless")):
-            total += procstat.sample(pid).cpu
-    return total
+    """CPU seconds of every Chromium process started from this one: the browsers' own
+    trees, each counted once (a sample covers a process and its descendants)."""
+    kids = procstat.children(os.getpid())
+    browsers = {pid for pid in kids if _is_chromium(pid)}
+    tops = [pid for pid in browsers if procstat.parent(pid) not in browsers]
+    return sum(procstat.sample(pid).cpu for pid in tops)
+
+
+def _is_chromium(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().startswith(("chrom", "headless"))
+    except OSError:
+        return False
 
 
 def _pcts(values: list[float]) -> dict[str, float | None]:
@@ -181,7 +171,7 @@ def measure(seconds: float = 20.0, framesize: str = "VGA", fps: float = 15.0) ->
     sims = [(n, Simulator(framesize=framesize, fps=fps)) for n in NAMES]
     relays: list[subprocess.Popen[bytes]] = []
     out: dict[str, Any] = {"framesize": framesize, "fps": fps, "cameras": len(NAMES)}
-    tmp = ROOT / "bench" / "raw"
+    tmp = RAW
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         for _n, sim in sims:

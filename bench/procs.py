@@ -3,6 +3,7 @@ free ports, the relay's JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -82,3 +83,40 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+async def load_viewers(endpoint_url: str, count: int, duration: float, warmup: float) -> list[Any]:
+    """Start load viewers in processes of at most 25 peers each; returns the processes."""
+    procs = []
+    remaining = count
+    while remaining > 0:
+        n = min(25, remaining)
+        remaining -= n
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                str(BIN / "python"),
+                str(BENCH / "load_viewers.py"),
+                "--endpoint",
+                endpoint_url,
+                "--count",
+                str(n),
+                "--duration",
+                str(duration),
+                "--warmup",
+                str(warmup),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+    return procs
+
+
+async def finish_viewers(loads: list[Any]) -> None:
+    """Let load viewers end their sessions (DELETE) and exit; kill the ones that hang."""
+    for lp in loads:
+        try:
+            await asyncio.wait_for(lp.wait(), 15)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                lp.kill()
+            await lp.wait()

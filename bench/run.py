@@ -43,8 +43,10 @@ from .procs import (  # noqa: F401  (the helpers, as the other benches knew them
     ROOT,
     SYSTEM_PYTHON,
     Simulator,
+    finish_viewers,
     free_port,
     get_json,
+    load_viewers,
     stop_process,
     wait_port,
 )
@@ -158,48 +160,11 @@ async def glass_for(peer: Peer, warmup: float, duration: float, modes: list[str]
 # ---------------------------------------------------------------- cost per viewer
 
 
-async def _load(endpoint_url: str, count: int, duration: float, warmup: float) -> list[Any]:
-    """Start load viewers in processes of at most 25 peers each; returns the processes."""
-    procs = []
-    remaining = count
-    while remaining > 0:
-        n = min(25, remaining)
-        remaining -= n
-        procs.append(
-            await asyncio.create_subprocess_exec(
-                str(BIN / "python"),
-                str(BENCH / "load_viewers.py"),
-                "--endpoint",
-                endpoint_url,
-                "--count",
-                str(n),
-                "--duration",
-                str(duration),
-                "--warmup",
-                str(warmup),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-        )
-    return procs
-
-
-async def _finish(loads: list[Any]) -> None:
-    """Let load viewers end their sessions (DELETE) and exit; kill the ones that hang."""
-    for lp in loads:
-        try:
-            await asyncio.wait_for(lp.wait(), 15)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                lp.kill()
-            await lp.wait()
-
-
 async def cost_point(
     proc: Any, url: str, viewers: int, duration: float, relay_api: str | None
 ) -> dict[str, Any]:
     warmup = 4.0
-    loads = await _load(url, viewers, duration, warmup)
+    loads = await load_viewers(url, viewers, duration, warmup)
     point: dict[str, Any] = {"viewers": viewers}
     try:
         for lp in loads:
@@ -229,7 +194,7 @@ async def cost_point(
     except Exception as exc:
         point["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        await _finish(loads)
+        await finish_viewers(loads)
     if proc.poll() is not None:
         point["error"] = f"peer exited with code {proc.returncode}"
     return point
@@ -257,7 +222,7 @@ async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
     relay = PEERS[0]
     with running(relay, framesize) as (sim, proc):
         api = f"http://127.0.0.1:{proc.port}/api/cameras/default"
-        loads = await _load(f"http://127.0.0.1:{proc.port}/whep", 1, duration, 3)
+        loads = await load_viewers(f"http://127.0.0.1:{proc.port}/whep", 1, duration, 3)
         try:
             await loads[0].stdout.readline()
             await asyncio.sleep(3)
@@ -265,7 +230,7 @@ async def stages_for(framesize: str, duration: float) -> dict[str, Any]:
             await loads[0].stdout.readline()
             info = get_json(api)
         finally:
-            await _finish(loads)
+            await finish_viewers(loads)
     lat = info["pipeline"]["latency_ms"]
     return {
         "framesize": framesize,
@@ -320,13 +285,13 @@ async def soak(minutes: float) -> dict[str, Any]:
         start = time.monotonic()
         end = start + minutes * 60
         # One viewer stays throughout, so the encoder never idles between waves.
-        steady = await _load(url, 1, minutes * 60 + 30, 0)
+        steady = await load_viewers(url, 1, minutes * 60 + 30, 0)
         cycle = 0
         while time.monotonic() < end:
             cycle += 1
             n = 1 + cycle % 8
             # Each wave connects n viewers for a few seconds, then they leave (DELETE).
-            loads = await _load(url, n, 3.0, 0.5)
+            loads = await load_viewers(url, n, 3.0, 0.5)
             for i in range(5):  # and a controller drags a slider meanwhile
                 status, reply = await asyncio.to_thread(
                     _post_json, control_url, {"var": "brightness", "val": (cycle + i) % 5 - 2}
@@ -352,7 +317,7 @@ async def soak(minutes: float) -> dict[str, Any]:
         for lp in steady:
             with contextlib.suppress(ProcessLookupError):
                 lp.terminate()
-        await _finish(steady)
+        await finish_viewers(steady)
     counted = ("disconnects", "stalls", "refused", "garbage_bytes", "dropped_invalid",
                "dropped_corrupt", "away_periods", "placeholder_frames")  # fmt: skip
     return {
