@@ -67,28 +67,25 @@ def config_file(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
     return args.config or env.get(CONFIG_VARIABLE) or None
 
 
-def layered_mapping(
-    args: argparse.Namespace, env: Mapping[str, str]
-) -> tuple[dict[str, object], list[str]]:
-    """The file's mapping with the environment, then the flags, on it; and the names of
-    ``ESP32_RELAY_*`` variables that are not settings."""
+def layered_mapping(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, object]:
+    """The file's mapping with the environment, then the flags, on it."""
     path = config_file(args, env)
     raw = read_toml(path) if path else {}
     top = {f.name for f in fields(RelayConfig)}
     try:
-        from_env, ignored = layers.from_environment(env, top)
+        from_env, _ignored = layers.from_environment(env, top)  # warn_ignored says them
         settings = [*from_env, *flag_settings(args)]
         if "cameras" not in raw and any(s.path[0] == "cameras" for s in settings):
             # The built-in default camera, which the variables and flags then change.
             raw = {**raw, "cameras": [{"simulate": True}]}
-        return layers.apply(raw, settings), ignored
+        return layers.apply(raw, settings)
     except layers.LayerError as exc:
         raise ConfigError(str(exc)) from None
 
 
 def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> RelayConfig:
     """The file (if any), then ``ESP32_RELAY_*`` variables, then the flags."""
-    raw, _ignored = layered_mapping(args, env)
+    raw = layered_mapping(args, env)
     path = config_file(args, env)
     return from_mapping(raw, path or "config")
 

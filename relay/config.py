@@ -181,7 +181,7 @@ def _ice(ice: IcePolicy) -> IcePolicy:
 def _tls(tls: TlsConfig) -> TlsConfig:
     problems = tls.problems()
     if problems:
-        raise ValueError("; ".join(p.removeprefix("tls: ") for p in problems))
+        raise ValueError("; ".join(problems))
     return tls
 
 

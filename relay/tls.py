@@ -25,7 +25,7 @@ class TlsConfig:
 
     def problems(self) -> list[str]:
         if bool(self.cert) != bool(self.key):
-            return ["tls: cert and key go together; set both or neither"]
+            return ["cert and key go together; set both or neither"]
         return []
 
     def context(self) -> ssl.SSLContext:
