@@ -66,6 +66,33 @@ async def wait_for_code(page: Page, want: str, timeout: float) -> float:
     raise TimeoutError(f"the kiosk showed no {want} frame within {timeout} s")
 
 
+# Every change of the badge, kept in the page, so that a wait that fails says what it saw.
+WATCH_BADGE = """() => {
+  const badge = document.getElementById('badge');
+  window.badgeLog = [];
+  const note = () => window.badgeLog.push(
+    `${(performance.now() / 1000).toFixed(1)} s: ${badge.hidden ? 'hidden' : badge.textContent}`);
+  new MutationObserver(note).observe(badge, { attributes: true, childList: true });
+  note();
+}"""
+
+
+async def wait_for_badge(page: Page, text: str | None, timeout: float) -> None:
+    """Wait until the badge shows ``text`` (None: hidden); fail with what it showed."""
+    want = "hidden" if text is None else text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = await page.evaluate(
+            "() => { const b = document.getElementById('badge');"
+            " return b.hidden ? 'hidden' : b.textContent; }"
+        )
+        if shown == want:
+            return
+        await page.wait_for_timeout(100)
+    log = await page.evaluate("() => window.badgeLog")
+    raise TimeoutError(f"the badge did not show {want!r} within {timeout} s: {log}")
+
+
 @pytest.mark.network
 @pytest.mark.browser
 async def test_kiosk_rides_through_camera_loss_and_relay_restart(page: Page) -> None:
@@ -78,6 +105,7 @@ async def test_kiosk_rides_through_camera_loss_and_relay_restart(page: Page) -> 
             await page.goto(f"http://127.0.0.1:{port}/kiosk?camera=default")
             await wait_for_code(page, "live", 15)
             await page.evaluate("() => { window.notReloaded = true; }")
+            await page.evaluate(WATCH_BADGE)
             assert await page.is_hidden("#badge")
             cursor = await page.evaluate("() => getComputedStyle(document.body).cursor")
             assert cursor == "none"
@@ -85,15 +113,10 @@ async def test_kiosk_rides_through_camera_loss_and_relay_restart(page: Page) -> 
             # The camera reboots: the placeholder and a badge, then live video again.
             reboot = asyncio.ensure_future(sim.reboot(3.0))
             await wait_for_code(page, "placeholder", 5)
-            await page.wait_for_function(
-                "() => document.getElementById('badge').textContent === 'camera offline'",
-                timeout=5000,
-            )
+            await wait_for_badge(page, "camera offline", 5)
             await reboot
             await wait_for_code(page, "live", 5)
-            await page.wait_for_function(
-                "() => document.getElementById('badge').hidden", timeout=5000
-            )
+            await wait_for_badge(page, None, 5)
 
         # The relay goes away and comes back on the same port.
         await asyncio.sleep(1.0)
@@ -104,9 +127,7 @@ async def test_kiosk_rides_through_camera_loss_and_relay_restart(page: Page) -> 
             print(f"\nkiosk: live again {took:.1f} s after the relay restarted")
             assert took <= 10
             assert await page.evaluate("() => window.notReloaded === true")
-            await page.wait_for_function(
-                "() => document.getElementById('badge').hidden", timeout=5000
-            )
+            await wait_for_badge(page, None, 5)
             # The old session's peer connection was released, not left behind.
             state = await page.evaluate("() => window.kioskSession.pc.connectionState")
             assert state == "connected"
